@@ -1,0 +1,40 @@
+# Two commands a new user needs: `make demo` and `make test`. Both create .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DATE ?= 2025-12-03
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/digest subscribers import subscribers/sample.csv
+	$(BIN)/digest build --date $(DEMO_DATE)
+	$(BIN)/digest send --date $(DEMO_DATE)
+	@echo
+	@echo "HTML preview: $(CURDIR)/build/issue.html (plain text: build/issue.txt)"
+	@echo ".eml files:   $(CURDIR)/outbox/"
+	@echo "Run 'make demo' again: the send resumes and mails nobody twice."
+
+test: $(STAMP)
+	$(BIN)/ruff check digest tests bench
+	$(BIN)/ruff format --check digest tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check digest tests bench
+	$(BIN)/ruff format --check digest tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build outbox .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,295 @@
+"""Settings from config.toml, with `DIGEST_<SECTION>_<KEY>` environment overrides.
+
+This is the only module that reads `os.environ`: secrets (SMTP password, signing key)
+are looked up here by the variable names the config file gives, so no secret ever has
+to be written into a committed file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from digest.errors import ConfigError
+from digest.models import BRIEF_THEME_ID, Theme
+
+ENV_PREFIX = "DIGEST_"
+CONFIG_ENV = "DIGEST_CONFIG"
+_ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    name: str = "Digest"
+    sender: str = "Digest <digest@example.org>"
+    reply_to: str = ""
+    base_url: str = "http://127.0.0.1:8025"
+    postal_address: str = ""
+    language: str = "fr"
+    languages: tuple[str, ...] = ("fr", "en")
+    timezone: str = "Europe/Paris"
+    first_year: int = 2025
+    list_id: str = "digest.example.org"
+
+
+@dataclass(frozen=True)
+class EntriesSettings:
+    dir: Path = Path("briefings")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: Path = Path("subscribers/digest.db")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    out_dir: Path = Path("build")
+    templates_dir: Path = Path("templates")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    transport: str = "file"
+    outbox_dir: Path = Path("outbox")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "DIGEST_SMTP_PASSWORD"
+    timeout: float = 30.0
+    verify_certificates: bool = True
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key_env: str = "DIGEST_SECRET_KEY"
+    secret_key_file: Path = Path("subscribers/secret.key")
+
+
+_SECTIONS: dict[str, type] = {
+    "newsletter": NewsletterSettings,
+    "entries": EntriesSettings,
+    "store": StoreSettings,
+    "build": BuildSettings,
+    "delivery": DeliverySettings,
+    "smtp": SmtpSettings,
+    "security": SecuritySettings,
+}
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("delivery", "transport"): ("file", "smtp", "console"),
+    ("smtp", "security"): ("starttls", "ssl", "none"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    newsletter: NewsletterSettings
+    entries: EntriesSettings
+    store: StoreSettings
+    build: BuildSettings
+    delivery: DeliverySettings
+    smtp: SmtpSettings
+    security: SecuritySettings
+    themes: tuple[Theme, ...] = field(default=())
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.newsletter.timezone)
+
+    def theme(self, theme_id: str) -> Theme:
+        for theme in self.themes:
+            if theme.id == theme_id:
+                return theme
+        raise ConfigError(f"{self.path}: unknown theme id {theme_id!r}")
+
+    def secret(self, env_name: str) -> str | None:
+        """A secret from the environment variable the config names, or None."""
+        value = self.environ.get(env_name, "") if env_name else ""
+        return value or None
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get(CONFIG_ENV) or "config.toml")
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, override and validate the configuration; raise ConfigError on any fault."""
+    environ = dict(os.environ if environ is None else environ)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (use --config PATH)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+    base = path.resolve().parent
+    unknown = set(raw) - set(_SECTIONS) - {"themes"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown section [{sorted(unknown)[0]}]")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        table = {**table, **_env_overrides(name, cls, environ)}
+        sections[name] = _build_section(path, base, name, cls, table)
+
+    themes = _parse_themes(path, raw.get("themes", []), sections["newsletter"].languages)
+    settings = Settings(path=path, themes=themes, environ=environ, **sections)
+    _check(settings)
+    return settings
+
+
+def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, str]:
+    prefix = f"{ENV_PREFIX}{section.upper()}_"
+    keys = {f.name for f in dataclasses.fields(cls)}
+    found: dict[str, str] = {}
+    for name, value in environ.items():
+        if name.startswith(prefix) and name[len(prefix) :].lower() in keys:
+            found[name[len(prefix) :].lower()] = value
+    return found
+
+
+def _build_section(path: Path, base: Path, name: str, cls: type, table: dict[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise ConfigError(f"{path}: [{name}] unknown key {key!r}")
+        where = f"{path}: [{name}] {key}"
+        values[key] = _coerce(where, hints[key], value, base)
+        choices = _CHOICES.get((name, key))
+        if choices and values[key] not in choices:
+            raise ConfigError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
+    for key in fields - set(values):
+        default = getattr(cls(), key)
+        if isinstance(default, Path):
+            values[key] = base / default
+    return cls(**values)
+
+
+def _coerce(where: str, hint: Any, value: Any, base: Path) -> Any:
+    """Turn a TOML value, or an environment string, into the field's type."""
+    from_env = isinstance(value, str)
+    try:
+        if hint is str:
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+        if hint is Path:
+            if not isinstance(value, str) or not value:
+                raise TypeError
+            return base / Path(value).expanduser()
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if from_env and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                return value.lower() in {"1", "true", "yes", "on"}
+            raise TypeError
+        if hint is int:
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if hint is float:
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if hint == tuple[str, ...]:
+            if from_env:
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TypeError
+            return tuple(value)
+    except (TypeError, ValueError):
+        kind = getattr(hint, "__name__", "list of strings")
+        raise ConfigError(f"{where}: expected {kind}, got {value!r}") from None
+    raise ConfigError(f"{where}: unsupported setting type")  # pragma: no cover
+
+
+def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[Theme, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{path}: [[themes]] must list at least one theme")
+    themes: list[Theme] = []
+    for index, item in enumerate(raw, start=1):
+        where = f"{path}: [[themes]] #{index}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = set(item) - {"id", "title", "keywords", "colour", "order"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        theme_id = item.get("id")
+        if not isinstance(theme_id, str) or not _ID_RE.match(theme_id):
+            raise ConfigError(f"{where}: id must be a lowercase identifier, got {theme_id!r}")
+        where = f"{path}: theme {theme_id!r}"
+        if theme_id == BRIEF_THEME_ID:
+            raise ConfigError(f"{where}: the id {BRIEF_THEME_ID!r} is reserved for 'In brief'")
+        titles = item.get("title")
+        if not isinstance(titles, dict) or not all(
+            isinstance(titles.get(lang), str) and titles[lang] for lang in languages
+        ):
+            raise ConfigError(f"{where}: title needs a string for each of {', '.join(languages)}")
+        keywords = item.get("keywords", {})
+        if not isinstance(keywords, dict) or not all(
+            isinstance(v, list) and all(isinstance(k, str) and k.strip() for k in v)
+            for v in keywords.values()
+        ):
+            raise ConfigError(f"{where}: keywords must map a language to a list of strings")
+        colour = item.get("colour", "#1f3a5f")
+        if not isinstance(colour, str) or not _COLOUR_RE.match(colour):
+            raise ConfigError(f"{where}: colour must look like #1f3a5f, got {colour!r}")
+        order = item.get("order", index)
+        if not isinstance(order, int) or isinstance(order, bool):
+            raise ConfigError(f"{where}: order must be an integer, got {order!r}")
+        themes.append(
+            Theme(
+                id=theme_id,
+                titles=dict(titles),
+                keywords={lang: tuple(words) for lang, words in keywords.items()},
+                colour=colour,
+                order=order,
+            )
+        )
+    ids = [t.id for t in themes]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{path}: theme id {duplicate!r} is defined twice")
+    return tuple(sorted(themes, key=lambda t: (t.order, t.id)))
+
+
+def _check(settings: Settings) -> None:
+    path, news = settings.path, settings.newsletter
+    try:
+        ZoneInfo(news.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{path}: [newsletter] timezone: unknown zone {news.timezone!r}"
+        ) from None
+    if news.language not in news.languages:
+        raise ConfigError(
+            f"{path}: [newsletter] language: {news.language!r} is not in languages {news.languages}"
+        )
+    if not re.match(r"^https?://[^\s/]+", news.base_url):
+        raise ConfigError(f"{path}: [newsletter] base_url: must be an http(s) URL")
+    for key in ("sender", "reply_to", "name", "list_id", "postal_address"):
+        if any(c in getattr(news, key) for c in "\r\n"):
+            raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
+    if not 0 < settings.smtp.port < 65536:
+        raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")

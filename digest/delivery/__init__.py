@@ -1,0 +1,1 @@
+"""Getting messages to inboxes: MIME bytes, transports, and the send loop."""

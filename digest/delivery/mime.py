@@ -1,0 +1,145 @@
+"""Final message bytes for each subscriber, built from a template made once per variant.
+
+Building every message with `email.message.EmailMessage` re-encodes the whole body and
+re-folds every header for each reader. Here everything common to a variant (headers,
+boundary, encoded subject) is prepared once; per reader only the To/Message-ID/
+List-Unsubscribe headers are formatted and the two filled bodies quoted-printable
+encoded in C (binascii). Output is CRLF throughout, as SMTP wants it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
+
+from digest.errors import RenderError
+from digest.models import Message, Subscriber
+from digest.render.variant import CompiledVariant
+
+CRLF = "\r\n"
+
+
+def header_safe(name: str, value: str) -> str:
+    """Refuse CR/LF in a header value: header injection stops here, whatever the source."""
+    if "\r" in value or "\n" in value:
+        raise RenderError(f"header {name}: value contains a line break")
+    return value
+
+
+def encode_header(name: str, value: str) -> str:
+    header_safe(name, value)
+    if value.isascii() and len(name) + len(value) < 76:
+        return f"{name}: {value}"
+    encoded = Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
+    return f"{name}: {encoded}"
+
+
+def address_header(name: str, display: str, address: str) -> str:
+    header_safe(name, display)
+    header_safe(name, address)
+    return f"{name}: {formataddr((display, address), charset='utf-8')}"
+
+
+def _qp(text: str) -> bytes:
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
+    encoded: bytes = binascii.b2a_qp(normalized.encode("utf-8"), istext=True)
+    return encoded
+
+
+def message_id(issue_key: str, subscriber: Subscriber, domain: str) -> str:
+    """Stable per (issue, subscriber), so a resumed send reuses the same Message-ID."""
+    digest = hashlib.sha256(f"{issue_key}\0{subscriber.id}\0{subscriber.email}".encode())
+    return f"<{issue_key}.{subscriber.id}.{digest.hexdigest()[:16]}@{domain}>"
+
+
+@dataclass(frozen=True)
+class ListHeaders:
+    list_id: str
+    unsubscribe_url: str
+    unsubscribe_mailto: str
+
+
+class MessageFactory:
+    """Makes the final bytes of one variant's message for any number of readers."""
+
+    def __init__(
+        self,
+        compiled: CompiledVariant,
+        *,
+        sender: str,
+        reply_to: str,
+        list_id: str,
+        newsletter_name: str,
+        date: dt.datetime,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.compiled = compiled
+        sender_name, self.sender_address = parseaddr(sender)
+        if not self.sender_address or "@" not in self.sender_address:
+            raise RenderError(f"sender {sender!r} is not an email address")
+        self.domain = self.sender_address.rsplit("@", 1)[1]
+        self.boundary = f"=_digest_{secrets.token_hex(12)}"
+        common = [
+            address_header("From", sender_name, self.sender_address),
+            encode_header("Subject", compiled.subject),
+            f"Date: {format_datetime(date)}",
+            "MIME-Version: 1.0",
+            encode_header("List-Id", f"{newsletter_name} <{list_id}>"),
+            "Precedence: bulk",
+            "Auto-Submitted: auto-generated",
+            f"Content-Language: {header_safe('Content-Language', compiled.variant.language)}",
+        ]
+        if reply_to:
+            name, address = parseaddr(reply_to)
+            common.append(address_header("Reply-To", name, address))
+        for key, value in (extra_headers or {}).items():
+            common.append(encode_header(key, value))
+        common.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
+        self._head = CRLF.join(common).encode("ascii") + CRLF.encode()
+        part = "--{b}\r\nContent-Type: text/{kind}; charset=utf-8\r\n"
+        part += "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        self._text_open = part.format(b=self.boundary, kind="plain").encode()
+        self._html_open = ("\r\n" + part.format(b=self.boundary, kind="html")).encode()
+        self._close = f"\r\n--{self.boundary}--\r\n".encode()
+
+    def build(
+        self,
+        subscriber: Subscriber,
+        issue_key: str,
+        values: Mapping[str, str],
+        lists: ListHeaders,
+    ) -> Message:
+        mid = message_id(issue_key, subscriber, self.domain)
+        unsubscribe = f"<{lists.unsubscribe_url}>"
+        if lists.unsubscribe_mailto:
+            unsubscribe += f", <{lists.unsubscribe_mailto}>"
+        personal = CRLF.join(
+            [
+                address_header("To", subscriber.name, subscriber.email),
+                f"Message-ID: {mid}",
+                f"List-Unsubscribe: {header_safe('List-Unsubscribe', unsubscribe)}",
+                "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            ]
+        )
+        data = b"".join(
+            [
+                personal.encode("utf-8"),
+                b"\r\n",
+                self._head,
+                b"\r\n",
+                self._text_open,
+                _qp(self.compiled.text.fill(values)),
+                self._html_open,
+                _qp(self.compiled.html.fill(values)),
+                self._close,
+            ]
+        )
+        return Message(
+            sender=self.sender_address, recipient=subscriber.email, message_id=mid, data=data
+        )

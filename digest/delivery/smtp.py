@@ -1,0 +1,145 @@
+"""The only importer of smtplib: an SMTP transport that reuses one connection.
+
+Third-party exceptions are translated here: 4xx replies and network faults become
+TransientDeliveryError (worth a retry), 5xx replies PermanentDeliveryError.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+from digest.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from digest.models import Message
+
+
+@dataclass(frozen=True)
+class SmtpOptions:
+    host: str
+    port: int
+    security: str  # "starttls", "ssl" or "none"
+    username: str = ""
+    password: str | None = None
+    timeout: float = 30.0
+    verify_certificates: bool = True
+    local_hostname: str | None = None
+
+
+class SmtpTransport:
+    def __init__(self, options: SmtpOptions, context: ssl.SSLContext | None = None) -> None:
+        self.options = options
+        self._context = context
+        self._smtp: smtplib.SMTP | None = None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._context is not None:
+            return self._context
+        context = ssl.create_default_context()
+        if not self.options.verify_certificates:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _connect(self) -> smtplib.SMTP:
+        opts = self.options
+        try:
+            smtp: smtplib.SMTP
+            if opts.security == "ssl":
+                smtp = smtplib.SMTP_SSL(
+                    opts.host, opts.port, timeout=opts.timeout, context=self._tls_context(),
+                    local_hostname=opts.local_hostname,
+                )  # fmt: skip
+            else:
+                smtp = smtplib.SMTP(
+                    opts.host, opts.port, timeout=opts.timeout, local_hostname=opts.local_hostname
+                )
+            smtp.ehlo()
+            if opts.security == "starttls":
+                smtp.starttls(context=self._tls_context())
+                smtp.ehlo()
+            if opts.username:
+                if opts.password is None:
+                    raise PermanentDeliveryError(
+                        f"SMTP username {opts.username!r} is set but the password variable is empty"
+                    )
+                smtp.login(opts.username, opts.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentDeliveryError(f"SMTP login refused: {_reply(exc)}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise PermanentDeliveryError(f"SMTP server {opts.host}: {exc}") from None
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, _reply(exc)) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentDeliveryError(
+                f"SMTP server {opts.host}: TLS: {exc.verify_message}"
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientDeliveryError(
+                f"cannot connect to SMTP server {opts.host}:{opts.port}: {exc}"
+            ) from None
+        return smtp
+
+    def send(self, message: Message) -> str:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        smtp = self._smtp
+        try:
+            code, reply = smtp.mail(message.sender)
+            if code != 250:
+                raise _classify(code, reply.decode("utf-8", "replace"))
+            code, reply = smtp.rcpt(message.recipient)
+            if code not in (250, 251):
+                raise _classify(code, reply.decode("utf-8", "replace"))
+            code, reply = smtp.data(message.data)
+            if code != 250:
+                raise _classify(code, reply.decode("utf-8", "replace"))
+        except DeliveryError:
+            self._reset()
+            raise
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            raise _classify(exc.smtp_code, _reply(exc)) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            raise TransientDeliveryError(f"SMTP connection lost: {exc}") from None
+        return f"{code} {reply.decode('utf-8', 'replace')}"
+
+    def _reset(self) -> None:
+        """After a refused message, RSET so the connection can carry the next one."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+        finally:
+            self._drop()
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    error = exc.smtp_error
+    text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+    return f"{exc.smtp_code} {text}"
+
+
+def _classify(code: int, reply: str) -> DeliveryError:
+    text = reply if reply.startswith(str(code)) else f"{code} {reply}"
+    if 400 <= code < 500:
+        return TransientDeliveryError(text)
+    return PermanentDeliveryError(text)

@@ -1,0 +1,47 @@
+"""The project's exception tree.
+
+Library code raises these; only the CLI turns them into exit codes. Each message is
+meant to be shown to a user as one line, naming the file, line or key at fault.
+"""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base of every error a user can cause or fix."""
+
+    exit_code = 1
+
+
+class ConfigError(DigestError):
+    """config.toml is missing, malformed, or holds an invalid value."""
+
+    exit_code = 2
+
+
+class SourceError(DigestError):
+    """An entry or import file cannot be read or is invalid."""
+
+
+class SubscriberError(DigestError):
+    """A subscriber record or import row is invalid."""
+
+
+class RenderError(DigestError):
+    """Templates failed to render or the compiled email breaks a guard."""
+
+
+class DeliveryError(DigestError):
+    """A message could not be handed to the transport."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later: 4xx replies, timeouts, dropped connections."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help: 5xx replies, refused recipients."""
+
+
+class TokenError(DigestError):
+    """A signed link token is forged, altered, expired or for another purpose."""

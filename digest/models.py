@@ -1,0 +1,113 @@
+"""Frozen value types passed between the pipeline's steps.
+
+They carry no behaviour that touches I/O, so every step can be tested with literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BRIEF_THEME_ID = "brief"
+"""Pseudo-theme for entries that match no configured theme, so none vanish."""
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    titles: dict[str, str]
+    keywords: dict[str, tuple[str, ...]]
+    colour: str
+    order: int
+
+    def title(self, language: str) -> str:
+        return self.titles.get(language) or next(iter(self.titles.values()))
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    date: dt.date
+    language: str
+    source_url: str
+    source_name: str
+    body_html: str
+    """Sanitized HTML: safe to mark as such in a template."""
+    text: str
+    """Plain text of the body, for summaries, classification and the text part."""
+    themes: tuple[str, ...] = ()
+    """Theme ids chosen by the editor; they win over the classifier."""
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Classified:
+    entry: Entry
+    theme_id: str
+    score: int
+    scores: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Section:
+    theme: Theme
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    key: str
+    """Stable identity of the period, e.g. "2025-W49"."""
+    number: int
+    volume: int
+    start: dt.date
+    end: dt.date
+    """Last day inside the window (inclusive)."""
+    sections: tuple[Section, ...]
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(e for s in self.sections for e in s.entries)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str
+    name: str
+    language: str
+    themes: frozenset[str]
+    """Chosen theme ids; empty means every theme."""
+    id: int = 0
+    status: str = "active"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What distinct content a subscriber receives: one MJML compile per variant."""
+
+    language: str
+    themes: frozenset[str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.language}:{'|'.join(sorted(self.themes)) or 'all'}"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """Final bytes for one recipient, ready for a transport."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes

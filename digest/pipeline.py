@@ -1,0 +1,263 @@
+"""Composes the steps: entries -> issue -> variants -> messages -> transport.
+
+Every edge (settings, store, transport, clock) arrives as an argument, so the CLI, the
+scheduler, the web preview and the tests all drive the same code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from digest.assemble import assemble_issue
+from digest.config import Settings
+from digest.delivery.file import ConsoleTransport, FileTransport
+from digest.delivery.mime import ListHeaders, MessageFactory
+from digest.delivery.smtp import SmtpOptions, SmtpTransport
+from digest.delivery.transport import Transport
+from digest.errors import DigestError, PermanentDeliveryError
+from digest.models import Entry, Issue, Message, Subscriber, Variant
+from digest.render.variant import CompiledVariant, render_variant
+from digest.sources.markdown import load_entries
+from digest.store import Store
+from digest.tokens import Signer, secret_key
+
+SAMPLE_READER = Subscriber(
+    id=0, email="reader@example.org", name="", language="", themes=frozenset()
+)
+
+
+def local_today(settings: Settings, now: dt.datetime) -> dt.date:
+    return now.astimezone(settings.tz).date()
+
+
+def read_entries(settings: Settings) -> list[Entry]:
+    return load_entries(
+        settings.entries.dir,
+        (t.id for t in settings.themes),
+        settings.newsletter.languages,
+        settings.newsletter.language,
+    )
+
+
+def assemble(settings: Settings, entries: Iterable[Entry], day: dt.date) -> Issue:
+    issue = assemble_issue(entries, settings.themes, day, settings.newsletter.first_year)
+    if not issue.sections:
+        raise DigestError(
+            f"no entries dated in week {issue.key} ({issue.start} to {issue.end}) "
+            f"in {settings.entries.dir}: nothing to build (use --date to pick another week)"
+        )
+    return issue
+
+
+def variant_of(subscriber: Subscriber, settings: Settings) -> Variant:
+    language = subscriber.language or settings.newsletter.language
+    all_ids = {t.id for t in settings.themes}
+    themes = subscriber.themes if subscriber.themes != all_ids else frozenset()
+    return Variant(language=language, themes=frozenset(themes))
+
+
+class Edition:
+    """One issue, rendered lazily once per variant and turned into messages per reader."""
+
+    def __init__(self, settings: Settings, issue: Issue, signer: Signer, now: dt.datetime):
+        self.settings = settings
+        self.issue = issue
+        self.signer = signer
+        self.now = now
+        self._compiled: dict[Variant, CompiledVariant] = {}
+        self._factories: dict[Variant, MessageFactory] = {}
+
+    def compiled(self, variant: Variant) -> CompiledVariant:
+        if variant not in self._compiled:
+            self._compiled[variant] = render_variant(
+                self.issue, variant, self.settings.newsletter, self.settings.build.templates_dir
+            )
+        return self._compiled[variant]
+
+    def factory(self, variant: Variant) -> MessageFactory:
+        if variant not in self._factories:
+            news = self.settings.newsletter
+            self._factories[variant] = MessageFactory(
+                self.compiled(variant),
+                sender=news.sender,
+                reply_to=news.reply_to,
+                list_id=news.list_id,
+                newsletter_name=news.name,
+                date=self.now,
+            )
+        return self._factories[variant]
+
+    def links(self, subscriber: Subscriber) -> dict[str, str]:
+        base = self.settings.newsletter.base_url.rstrip("/")
+        unsubscribe = self.signer.sign("unsubscribe", subscriber.id, subscriber.email)
+        preferences = self.signer.sign("preferences", subscriber.id, subscriber.email)
+        return {
+            "unsubscribe_url": f"{base}/unsubscribe/{unsubscribe}",
+            "preferences_url": f"{base}/preferences/{preferences}",
+            "unsubscribe_token": unsubscribe,
+        }
+
+    def message_for(self, subscriber: Subscriber, variant: Variant | None = None) -> Message:
+        variant = variant or variant_of(subscriber, self.settings)
+        links = self.links(subscriber)
+        values = {
+            "name": subscriber.name or _fallback_name(variant.language),
+            "unsubscribe_url": links["unsubscribe_url"],
+            "preferences_url": links["preferences_url"],
+        }
+        factory = self.factory(variant)
+        mailto = f"mailto:unsubscribe@{factory.domain}?subject=" + quote(
+            f"unsubscribe {links['unsubscribe_token']}"
+        )
+        lists = ListHeaders(self.settings.newsletter.list_id, links["unsubscribe_url"], mailto)
+        return factory.build(subscriber, self.issue.key, values, lists)
+
+
+def _fallback_name(language: str) -> str:
+    return {"fr": "lectrice, lecteur", "en": "reader"}.get(language, "")
+
+
+def make_signer(settings: Settings) -> Signer:
+    return Signer(secret_key(settings))
+
+
+def make_transport(settings: Settings) -> Transport:
+    kind = settings.delivery.transport
+    if kind == "file":
+        return FileTransport(settings.delivery.outbox_dir)
+    if kind == "console":
+        return ConsoleTransport()
+    smtp = settings.smtp
+    return SmtpTransport(
+        SmtpOptions(
+            host=smtp.host,
+            port=smtp.port,
+            security=smtp.security,
+            username=smtp.username,
+            password=settings.secret(smtp.password_env),
+            timeout=smtp.timeout,
+            verify_certificates=smtp.verify_certificates,
+        )
+    )
+
+
+# -- build -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    issue: Issue
+    files: tuple[Path, ...]
+    html_bytes: int
+    warnings: tuple[str, ...]
+
+
+def build(edition: Edition, out_dir: Path, language: str | None = None) -> BuildResult:
+    """Write issue.html, issue.txt and a sample issue.eml for the all-themes variant.
+
+    Everything is rendered in memory first and each file is replaced atomically, so a
+    failed build leaves the previous output untouched.
+    """
+    settings = edition.settings
+    variant = Variant(language=language or settings.newsletter.language, themes=frozenset())
+    compiled = edition.compiled(variant)
+    reader = SAMPLE_READER
+    message = edition.message_for(reader, variant)
+    links = edition.links(reader)
+    values = {"name": _fallback_name(variant.language), **links}
+    outputs = {
+        "issue.html": compiled.html.fill(values).encode("utf-8"),
+        "issue.txt": compiled.text.fill(values).encode("utf-8"),
+        "issue.eml": message.data,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in outputs.items():
+        written.append(_atomic_write(out_dir / name, data))
+    return BuildResult(edition.issue, tuple(written), compiled.html_bytes, compiled.warnings)
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# -- send --------------------------------------------------------------------------
+
+
+@dataclass
+class SendSummary:
+    issue_key: str
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    no_content: list[str] = field(default_factory=list)
+    """Addresses left out because none of their themes has an entry this week."""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    resumed: bool = False
+
+
+def send(
+    edition: Edition,
+    store: Store,
+    transport: Transport,
+    on_sent: Callable[[str, str], None] | None = None,
+) -> SendSummary:
+    """Freeze the recipients once, then send every pending row, committing each outcome.
+
+    Running it again for the same issue resumes: rows already sent are never sent again.
+    A transient failure stops the run with the row still pending, so a rerun picks it up.
+    """
+    settings, issue = edition.settings, edition.issue
+    summary = SendSummary(issue.key)
+    recipients: list[tuple[Subscriber, str]] = []
+    for subscriber in store.subscribers(status="active"):
+        variant = variant_of(subscriber, settings)
+        if not edition.compiled(variant).sections:
+            summary.no_content.append(subscriber.email)
+            continue
+        recipients.append((subscriber, variant.label))
+    summary.resumed = not store.freeze_issue(issue.key, issue.number, issue.volume, recipients)
+    try:
+        for row in store.pending(issue.key):
+            current = store.subscriber(row.subscriber_id)
+            if current is None or current.status != "active":
+                store.mark(issue.key, row.subscriber_id, "skipped", "", "no longer active")
+                summary.skipped += 1
+                continue
+            subscriber = current
+            variant = variant_of(subscriber, settings)
+            if not edition.compiled(variant).sections:
+                store.mark(issue.key, row.subscriber_id, "skipped", "", "no entries for themes")
+                summary.skipped += 1
+                continue
+            message = edition.message_for(subscriber, variant)
+            try:
+                reply = transport.send(message)
+            except PermanentDeliveryError as exc:
+                store.mark(issue.key, row.subscriber_id, "failed", message.message_id, str(exc))
+                summary.failed += 1
+                summary.failures.append((subscriber.email, str(exc)))
+                continue
+            store.mark(issue.key, row.subscriber_id, "sent", message.message_id, reply)
+            summary.sent += 1
+            if on_sent is not None:
+                on_sent(subscriber.email, reply)
+    finally:
+        transport.close()
+    if not store.pending(issue.key):
+        store.complete_issue(issue.key)
+    return summary

@@ -1,0 +1,51 @@
+"""Message catalogs and localized dates.
+
+Catalogs are gettext `.po` files under `templates/locale/<lang>/LC_MESSAGES/`, read with
+babel and compiled in memory, so adding a language means adding a catalog and no build
+step. Source strings are English, so English needs no catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import io
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from digest.errors import RenderError
+
+DOMAIN = "messages"
+
+
+@cache
+def translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
+    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.is_file():
+        return gettext.NullTranslations()
+    try:
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+    except (OSError, ValueError, UnknownLocaleError) as exc:
+        raise RenderError(f"{po}: cannot read catalog: {exc}") from None
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def long_date(day: dt.date, language: str) -> str:
+    """E.g. '1 décembre 2025' / 'December 1, 2025'."""
+    return format_date(day, format="long", locale=_locale(language))
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        raise RenderError(f"unknown language {language!r}") from None

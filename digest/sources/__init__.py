@@ -1,0 +1,1 @@
+"""Where entries come from: Markdown files today, feeds and pasted texts later."""

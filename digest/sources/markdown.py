@@ -1,0 +1,178 @@
+"""Entries written as Markdown files with YAML (`---`) or TOML (`+++`) front matter.
+
+Errors name the file and the line, because an editor fixes them in a text editor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from markdown_it import MarkdownIt
+
+from digest.errors import SourceError
+from digest.models import Entry
+from digest.sources.sanitize import clean_html, html_to_text
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes"}
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def load_entries(
+    folder: Path, theme_ids: Iterable[str], languages: Iterable[str], default_language: str
+) -> list[Entry]:
+    """Every `*.md` entry in `folder`, sorted by file name; the first bad one raises."""
+    if not folder.is_dir():
+        raise SourceError(f"{folder}: entries folder not found")
+    known_themes, known_languages = set(theme_ids), set(languages)
+    return [
+        parse_entry(path, known_themes, known_languages, default_language)
+        for path in sorted(folder.glob("*.md"))
+    ]
+
+
+def parse_entry(
+    path: Path, theme_ids: set[str], languages: set[str], default_language: str
+) -> Entry:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise SourceError(f"{path}: file is larger than 5 MB")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
+    if b"\x00" in raw:
+        raise SourceError(f"{path}: binary file, not a Markdown entry")
+    try:
+        source = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SourceError(f"{path}:{line}: not valid UTF-8") from None
+    meta, body = _split_front_matter(path, source)
+    meta.setdefault("language", default_language)
+    return _entry_from(path, meta, body, theme_ids, languages)
+
+
+def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str]:
+    """Front matter as a dict, and the Markdown body."""
+    lines = source.splitlines(keepends=True)
+    fence = lines[0].strip() if lines else ""
+    if fence not in {"---", "+++"}:
+        raise SourceError(f"{path}:1: missing front matter (start the file with --- or +++)")
+    for index in range(1, len(lines)):
+        if lines[index].strip() == fence:
+            break
+    else:
+        raise SourceError(f"{path}:1: front matter is not closed by {fence}")
+    header = "".join(lines[1:index])
+    body = "".join(lines[index + 1 :])
+    try:
+        meta = yaml.safe_load(header) if fence == "---" else tomllib.loads(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SourceError(f"{path}:{line}: front matter: {problem}") from None
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) + 1 if match else 1
+        raise SourceError(f"{path}:{line}: front matter: {exc}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise SourceError(f"{path}:2: front matter must be a mapping of keys to values")
+    return meta, body
+
+
+def _line_of(path: Path, key: str) -> int:
+    """The line of `key:` / `key =` in the front matter, for error messages."""
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if re.match(rf"^\s*{re.escape(key)}\s*[:=]", line):
+                return number
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 1
+
+
+def _entry_from(
+    path: Path,
+    meta: dict[str, Any],
+    body: str,
+    theme_ids: set[str],
+    languages: set[str],
+) -> Entry:
+    def fail(key: str, message: str) -> SourceError:
+        return SourceError(f"{path}:{_line_of(path, key)}: {key}: {message}")
+
+    unknown = sorted(set(meta) - KNOWN_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown front matter key (known: {', '.join(sorted(KNOWN_KEYS))})")
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise SourceError(f"{path}:{_line_of(path, 'title')}: title: missing or empty")
+    if any(c in title for c in "\r\n"):
+        raise fail("title", "must be a single line")
+    date = _parse_date(meta.get("date"))
+    if date is None:
+        raise SourceError(
+            f"{path}:{_line_of(path, 'date')}: date: missing or unreadable "
+            f"{meta.get('date')!r} (use YYYY-MM-DD)"
+        )
+    language = meta.get("language")
+    if language not in languages:
+        raise fail("language", f"{language!r} is not one of {', '.join(sorted(languages))}")
+    source_url = meta.get("source", "") or ""
+    if source_url and not _is_http_url(source_url):
+        raise fail("source", f"{source_url!r} is not an http(s) URL")
+    themes = meta.get("themes", []) or []
+    if isinstance(themes, str):
+        themes = [themes]
+    if not isinstance(themes, list) or not all(isinstance(t, str) for t in themes):
+        raise fail("themes", "must be a list of theme ids")
+    for theme_id in themes:
+        if theme_id not in theme_ids:
+            raise fail("themes", f"unknown theme id {theme_id!r}")
+    source_name = meta.get("source_name") or (urlsplit(source_url).hostname or "")
+    if source_name.startswith("www."):
+        source_name = source_name[4:]
+
+    body_html = clean_html(_MARKDOWN.render(body))
+    return Entry(
+        id=path.stem,
+        title=" ".join(title.split()),
+        date=date,
+        language=str(language),
+        source_url=source_url,
+        source_name=str(source_name),
+        body_html=body_html,
+        text=html_to_text(body_html),
+        themes=tuple(themes),
+        path=path,
+    )
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _is_http_url(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)

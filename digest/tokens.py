@@ -1,0 +1,87 @@
+"""Signed, purpose-bound link tokens (itsdangerous) for unsubscribe and preferences.
+
+A token carries the subscriber's id and a short hash of the address (never the address
+itself: links end up in logs), signed with a salt per purpose, so an unsubscribe token
+cannot confirm anyone, an altered token fails the signature, and a token outlives
+neither an address change nor an erasure followed by a new sign-up under the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from digest.config import Settings
+from digest.errors import ConfigError, TokenError
+
+PURPOSES = ("unsubscribe", "preferences", "confirm")
+
+
+def secret_key(settings: Settings) -> str:
+    """The signing key: from the configured environment variable, else a key file.
+
+    Without the variable a random key is created once in a git-ignored file readable
+    only by its owner, so links stay valid across runs and no key is ever committed.
+    """
+    from_env = settings.secret(settings.security.secret_key_env)
+    if from_env:
+        return from_env
+    path: Path = settings.security.secret_key_file
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        key = path.read_text(encoding="utf-8").strip()
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read or create the signing key: {exc}") from None
+    if len(key) < 32:
+        raise ConfigError(f"{path}: signing key is shorter than 32 characters")
+    return key
+
+
+class Signer:
+    def __init__(self, key: str) -> None:
+        self._serializers = {
+            purpose: URLSafeTimedSerializer(key, salt=f"digest.{purpose}") for purpose in PURPOSES
+        }
+
+    def sign(self, purpose: str, subscriber_id: int, email: str) -> str:
+        return str(self._serializers[purpose].dumps([subscriber_id, address_hash(email)]))
+
+    def verify(self, purpose: str, token: str, max_age: int | None = None) -> tuple[int, str]:
+        """(subscriber id, address hash); TokenError if forged, altered, expired or misused.
+
+        The caller loads the subscriber and checks `binds(hash, subscriber.email)`.
+        """
+        try:
+            value = self._serializers[purpose].loads(token, max_age=max_age)
+        except SignatureExpired:
+            raise TokenError("this link has expired") from None
+        except BadSignature:
+            raise TokenError("this link is not valid") from None
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not isinstance(value[0], int)
+            or not isinstance(value[1], str)
+        ):
+            raise TokenError("this link is not valid")
+        return value[0], value[1]
+
+
+def address_hash(email: str) -> str:
+    return hashlib.sha256(email.casefold().encode("utf-8")).hexdigest()[:16]
+
+
+def binds(token_hash: str, email: str) -> bool:
+    """Whether a verified token's address hash belongs to `email`."""
+    return hmac.compare_digest(token_hash, address_hash(email))

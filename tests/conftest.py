@@ -1,0 +1,109 @@
+"""Shared fixtures: a throwaway project on disk, and a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from digest.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class Project:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    def settings(self, **environ: str) -> Settings:
+        return load_settings(self.config, environ)
+
+    def write_entry(self, name: str, text: str) -> Path:
+        path = self.root / "briefings" / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """The repository's config and templates with the test briefings, in a temp folder."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "config.toml", root / "config.toml")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(FIXTURES / "briefings", root / "briefings")
+    (root / "subscribers").mkdir()
+    shutil.copy(REPO / "subscribers" / "sample.csv", root / "subscribers" / "sample.csv")
+    return Project(root)
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class RecordingHandler:
+    """Stores every message; `replies` lets a test make the server answer 4xx/5xx."""
+
+    received: list[Received] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            if self.replies:
+                return self.replies.pop(0)
+            content = envelope.original_content or b""
+            self.received.append(
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content))
+            )
+        return "250 2.0.0 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: RecordingHandler
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1, plain SMTP, recording what it accepts."""
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
