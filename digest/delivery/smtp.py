@@ -43,8 +43,8 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         opts = self.options
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp: smtplib.SMTP
             if opts.security == "ssl":
                 smtp = smtplib.SMTP_SSL(
                     opts.host, opts.port, timeout=opts.timeout, context=self._tls_context(),
@@ -54,31 +54,42 @@ class SmtpTransport:
                 smtp = smtplib.SMTP(
                     opts.host, opts.port, timeout=opts.timeout, local_hostname=opts.local_hostname
                 )
-            smtp.ehlo()
-            if opts.security == "starttls":
-                smtp.starttls(context=self._tls_context())
-                smtp.ehlo()
-            if opts.username:
-                if opts.password is None:
-                    raise PermanentDeliveryError(
-                        f"SMTP username {opts.username!r} is set but the password variable is empty"
-                    )
-                smtp.login(opts.username, opts.password)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentDeliveryError(f"SMTP login refused: {_reply(exc)}") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentDeliveryError(f"SMTP server {opts.host}: {exc}") from None
-        except smtplib.SMTPResponseException as exc:
-            raise _classify(exc.smtp_code, _reply(exc)) from None
-        except ssl.SSLCertVerificationError as exc:
-            raise PermanentDeliveryError(
-                f"SMTP server {opts.host}: TLS: {exc.verify_message}"
-            ) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TransientDeliveryError(
-                f"cannot connect to SMTP server {opts.host}:{opts.port}: {exc}"
-            ) from None
+            self._handshake(smtp)
+        except BaseException as exc:
+            if smtp is not None:
+                smtp.close()
+            raise self._connect_error(exc) from None
         return smtp
+
+    def _handshake(self, smtp: smtplib.SMTP) -> None:
+        opts = self.options
+        smtp.ehlo()
+        if opts.security == "starttls":
+            smtp.starttls(context=self._tls_context())
+            smtp.ehlo()
+        if opts.username:
+            if opts.password is None:
+                raise PermanentDeliveryError(
+                    f"SMTP username {opts.username!r} is set but the password variable is empty"
+                )
+            smtp.login(opts.username, opts.password)
+
+    def _connect_error(self, exc: BaseException) -> BaseException:
+        """Translate a connect/handshake failure into a DeliveryError."""
+        where = f"SMTP server {self.options.host}:{self.options.port}"
+        if isinstance(exc, DeliveryError) or not isinstance(exc, Exception):
+            return exc
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return PermanentDeliveryError(f"{where}: login refused: {_reply(exc)}")
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return PermanentDeliveryError(f"{where}: {exc}")
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return _classify(exc.smtp_code, f"{where}: {_reply(exc)}")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return PermanentDeliveryError(f"{where}: TLS: {exc.verify_message}")
+        if isinstance(exc, OSError | smtplib.SMTPException):
+            return TransientDeliveryError(f"cannot connect to {where}: {exc}")
+        return exc
 
     def send(self, message: Message) -> str:
         if self._smtp is None:
@@ -139,7 +150,7 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
 
 
 def _classify(code: int, reply: str) -> DeliveryError:
-    text = reply if reply.startswith(str(code)) else f"{code} {reply}"
+    text = reply if str(code) in reply else f"{code} {reply}"
     if 400 <= code < 500:
         return TransientDeliveryError(text)
     return PermanentDeliveryError(text)

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+from digest.errors import ConfigError
+from tests.conftest import REPO, Project
+
+
+def test_repository_config_loads_with_five_ordered_themes() -> None:
+    settings = load_settings(REPO / "config.toml", {})
+    assert [t.id for t in settings.themes] == ["spending", "ukraine", "hybrid", "balkans", "summit"]
+    assert settings.newsletter.language == "fr"
+    assert settings.newsletter.timezone == "Europe/Paris"
+    assert settings.delivery.transport == "file"
+    assert settings.smtp.password_env == "DIGEST_SMTP_PASSWORD"
+    for theme in settings.themes:
+        assert theme.titles["fr"] and theme.titles["en"]
+        assert theme.keywords["fr"] and theme.keywords["en"]
+
+
+def test_every_key_of_config_toml_is_commented() -> None:
+    lines = (REPO / "config.toml").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if "=" not in stripped or stripped.startswith("#") or stripped.startswith("["):
+            continue
+        if stripped.split("=")[0].strip() in {"id", "order", "colour", "title", "keywords"}:
+            continue  # theme keys are documented once, above the first [[themes]]
+        previous = lines[number - 1].strip() if number else ""
+        assert "#" in line or previous.startswith("#"), f"config.toml:{number + 1} uncommented"
+
+
+def test_relative_paths_are_relative_to_the_config_file(project: Project) -> None:
+    settings = project.settings()
+    assert settings.entries.dir == project.root / "briefings"
+    assert settings.store.path == project.root / "subscribers" / "digest.db"
+    assert settings.delivery.outbox_dir == project.root / "outbox"
+
+
+def test_environment_overrides_any_key_with_its_type(project: Project) -> None:
+    settings = project.settings(
+        DIGEST_DELIVERY_TRANSPORT="smtp",
+        DIGEST_SMTP_PORT="2525",
+        DIGEST_SMTP_VERIFY_CERTIFICATES="false",
+        DIGEST_NEWSLETTER_LANGUAGES="fr,en",
+        DIGEST_ENTRIES_DIR="elsewhere",
+    )
+    assert settings.delivery.transport == "smtp"
+    assert settings.smtp.port == 2525
+    assert settings.smtp.verify_certificates is False
+    assert settings.entries.dir == project.root / "elsewhere"
+
+
+def test_secret_comes_from_the_named_variable(project: Project) -> None:
+    settings = project.settings(DIGEST_SMTP_PASSWORD="s3cret")
+    assert settings.secret(settings.smtp.password_env) == "s3cret"
+    assert project.settings().secret("DIGEST_SMTP_PASSWORD") is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace("port = 587", 'port = "abc"'), r"\[smtp\] port: expected int"),
+        (lambda s: s.replace('transport = "file"', 'transport = "pigeon"'), "must be one of"),
+        (lambda s: s.replace("[smtp]", "[smtp]\nprot = 1"), r"\[smtp\] unknown key 'prot'"),
+        (lambda s: s + "\n[bogus]\n", r"unknown section \[bogus\]"),
+        (lambda s: s.replace('id = "hybrid"', 'id = "ukraine"'), "defined twice"),
+        (lambda s: s.replace('"Europe/Paris"', '"Mars/Olympus"'), "unknown zone"),
+        (lambda s: s.replace('colour = "#8b1f3f"', 'colour = "red"'), "colour must look like"),
+        (lambda s: s.replace("[newsletter]", "[newsletter\n"), "invalid TOML"),
+    ],
+)
+def test_bad_config_names_the_file_and_key(project: Project, edit: object, message: str) -> None:
+    text = project.config.read_text(encoding="utf-8")
+    project.config.write_text(edit(text), encoding="utf-8")  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=message) as info:
+        project.settings()
+    assert str(project.config) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_environment_override_names_the_key(project: Project) -> None:
+    with pytest.raises(ConfigError, match=r"\[smtp\] port: expected int"):
+        project.settings(DIGEST_SMTP_PORT="twenty")
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml", {})

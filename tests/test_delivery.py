@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from digest import pipeline
+from digest.delivery.file import FileTransport
+from digest.delivery.smtp import SmtpOptions, SmtpTransport
+from digest.errors import PermanentDeliveryError, TransientDeliveryError
+from digest.models import Message
+from digest.store import Store
+from digest.subscribers import read_csv
+from tests.conftest import Project, SmtpServer, free_port
+
+NOW = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)
+
+
+def setup(project: Project) -> tuple[pipeline.Edition, Store]:
+    settings = project.settings()
+    issue = pipeline.assemble(settings, pipeline.read_entries(settings), dt.date(2025, 12, 3))
+    edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
+    store = Store(settings.store.path)
+    rows = read_csv(
+        project.root / "subscribers" / "sample.csv",
+        [t.id for t in settings.themes], settings.newsletter.languages, "fr",
+    )  # fmt: skip
+    store.upsert_subscribers(rows, source="test")
+    return edition, store
+
+
+def plain(server: SmtpServer) -> SmtpTransport:
+    return SmtpTransport(SmtpOptions(host=server.host, port=server.port, security="none"))
+
+
+def test_digest_goes_through_a_real_smtp_server(project: Project, smtp_server: SmtpServer) -> None:
+    edition, store = setup(project)
+    summary = pipeline.send(edition, store, plain(smtp_server))
+    received = smtp_server.handler.received
+    assert summary.sent == len(received) == 7
+    by_rcpt = {r.recipients[0]: r for r in received}
+    amelie = by_rcpt["amelie.lefevre@example.org"].message
+    assert amelie["To"].addresses[0].display_name == "Amélie Lefèvre"
+    assert amelie["From"].addresses[0].addr_spec == "digest@example.org"
+    assert amelie.get_content_type() == "multipart/alternative"
+    html = amelie.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Menaces hybrides" in html and "Perspectives du sommet" not in html
+    jordan = by_rcpt["j.smith@example.net"].message
+    assert "Hello Jordan Smith," in jordan.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert len({r.message["Message-ID"] for r in received}) == 7
+
+
+def test_a_second_send_of_the_same_issue_mails_nobody_twice(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    pipeline.send(edition, store, plain(smtp_server))
+    again = pipeline.send(edition, store, plain(smtp_server))
+    assert again.resumed and again.sent == 0
+    assert len(smtp_server.handler.received) == 7
+    assert store.counts(edition.issue.key) == {"sent": 7}
+
+
+def test_a_transient_failure_stops_and_the_rerun_resumes(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    smtp_server.handler.replies = [*([None] * 0), "451 4.3.0 Try again later"]
+    with pytest.raises(TransientDeliveryError, match="451"):
+        pipeline.send(edition, store, plain(smtp_server))
+    assert store.counts(edition.issue.key) == {"pending": 7}
+    summary = pipeline.send(edition, store, plain(smtp_server))
+    assert summary.sent == 7 and summary.resumed
+    assert len({r.recipients[0] for r in smtp_server.handler.received}) == 7
+
+
+def test_a_permanent_failure_is_recorded_and_the_send_goes_on(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    smtp_server.handler.replies = ["550 5.1.1 No such user"]
+    summary = pipeline.send(edition, store, plain(smtp_server))
+    assert summary.failed == 1 and summary.sent == 6
+    assert "550" in summary.failures[0][1]
+    assert store.counts(edition.issue.key) == {"failed": 1, "sent": 6}
+
+
+def test_unsubscribed_after_the_freeze_is_skipped(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    smtp_server.handler.replies = ["451 4.3.0 later"]
+    with pytest.raises(TransientDeliveryError):
+        pipeline.send(edition, store, plain(smtp_server))
+    store.db.execute("UPDATE subscribers SET status='unsubscribed' WHERE email LIKE 'p.novak%'")
+    summary = pipeline.send(edition, store, plain(smtp_server))
+    assert summary.skipped == 1 and summary.sent == 6
+    assert "p.novak@example.com" not in {r.recipients[0] for r in smtp_server.handler.received}
+
+
+def test_unreachable_server_is_transient() -> None:
+    transport = SmtpTransport(SmtpOptions(host="127.0.0.1", port=free_port(), security="none"))
+    message = Message("a@example.org", "b@example.org", "<x@example.org>", b"Subject: x\r\n\r\nx")
+    with pytest.raises(TransientDeliveryError, match="cannot connect"):
+        transport.send(message)
+
+
+def test_login_without_password_is_permanent(smtp_server: SmtpServer) -> None:
+    options = SmtpOptions(smtp_server.host, smtp_server.port, "none", username="u", password=None)
+    message = Message("a@example.org", "b@example.org", "<x@example.org>", b"Subject: x\r\n\r\nx")
+    with pytest.raises(PermanentDeliveryError, match="password variable is empty"):
+        SmtpTransport(options).send(message)
+
+
+def test_file_transport_writes_one_eml_per_message(project: Project) -> None:
+    edition, store = setup(project)
+    transport = FileTransport(project.root / "outbox")
+    pipeline.send(edition, store, transport)
+    files = sorted((project.root / "outbox").glob("*.eml"))
+    assert len(files) == 7
+    assert not list((project.root / "outbox").glob(".tmp-*"))
+    assert files[0].read_bytes().startswith(b"To: ")

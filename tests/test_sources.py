@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from digest.errors import SourceError
+from digest.pipeline import read_entries
+from tests.conftest import Project
+
+
+def test_entries_are_read_with_their_front_matter(project: Project) -> None:
+    entries = {e.id: e for e in read_entries(project.settings())}
+    budgets = entries["2025-12-01-budgets"]
+    assert budgets.title == "Les Alliés relèvent leurs budgets de défense"
+    assert budgets.date == dt.date(2025, 12, 1)
+    assert budgets.language == "fr"
+    assert budgets.source_name == "Example News"
+    assert "5 % du PIB" in budgets.text
+    assert entries["2025-12-02-kyiv-aid"].source_name == "example.org"
+    assert entries["2025-12-05-summit"].themes == ("summit",)
+
+
+def test_toml_front_matter_is_accepted(project: Project) -> None:
+    project.write_entry(
+        "toml.md",
+        '+++\ntitle = "Entrée en TOML"\ndate = 2025-12-02\nsource = "https://example.org/t"\n'
+        "+++\nCorps.\n",
+    )
+    entries = {e.id: e for e in read_entries(project.settings())}
+    assert entries["toml"].title == "Entrée en TOML"
+
+
+def test_markdown_body_is_sanitized(project: Project) -> None:
+    project.write_entry(
+        "hostile.md",
+        "---\ntitle: T\ndate: 2025-12-02\n---\n"
+        '<script>alert(1)</script> [click](javascript:alert(1)) <img src=x onerror="x()">\n',
+    )
+    entry = {e.id: e for e in read_entries(project.settings())}["hostile"]
+    assert "<script" not in entry.body_html and "<img" not in entry.body_html
+    assert "href" not in entry.body_html  # the javascript: link is not made a link
+    assert "&lt;script&gt;" in entry.body_html  # shown as text, harmless
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("---\ndate: 2025-12-02\n---\nbody\n", r"bad\.md:1: title: missing"),
+        ("---\ntitle: ''\ndate: 2025-12-02\n---\nbody\n", r"bad\.md:2: title: missing or empty"),
+        ("---\ntitle: T\ndate: 2 décembre\n---\n", r"bad\.md:3: date: missing or unreadable"),
+        ("---\ntitle: T\ndate: 2025-12-02\nthemes: [mars]\n---\n", r"bad\.md:4: themes: unknown"),
+        ("---\ntitle: [unclosed\ndate: 2025-12-02\n---\n", r"bad\.md:\d+: front matter"),
+        ("no front matter\n", r"bad\.md:1: missing front matter"),
+        ("---\ntitle: T\n", r"bad\.md:1: front matter is not closed"),
+        ("---\ntitle: T\ndate: 2025-12-02\nsource: ftp://x\n---\n", r"bad\.md:4: source:"),
+        ("---\ntitle: T\ndate: 2025-12-02\ncolour: red\n---\n", r"bad\.md:4: colour: unknown"),
+    ],
+)
+def test_bad_entries_name_file_and_line(project: Project, text: str, message: str) -> None:
+    project.write_entry("bad.md", text)
+    with pytest.raises(SourceError, match=message):
+        read_entries(project.settings())
+
+
+def test_non_utf8_and_binary_files_are_refused(project: Project) -> None:
+    (project.root / "briefings" / "latin1.md").write_bytes(
+        "---\ntitle: Défense\n---\n".encode("latin-1")
+    )
+    with pytest.raises(SourceError, match=r"latin1\.md:2: not valid UTF-8"):
+        read_entries(project.settings())
+    (project.root / "briefings" / "latin1.md").write_bytes(b"\x00\x01binary")
+    with pytest.raises(SourceError, match="binary file"):
+        read_entries(project.settings())
