@@ -76,7 +76,9 @@ def test_text_part_wraps_at_72_columns(project: Project) -> None:
 
 def test_misspelt_mjml_tag_is_refused() -> None:
     with pytest.raises(RenderError, match="uncompiled tag '<mj-sectio>'"):
-        compile_mjml("<mjml><mj-body><mj-sectio><mj-column></mj-column></mj-sectio></mj-body></mjml>")
+        compile_mjml(
+            "<mjml><mj-body><mj-sectio><mj-column></mj-column></mj-sectio></mj-body></mjml>"
+        )
     with pytest.raises(RenderError, match="MJML compile failed"):
         compile_mjml("<mjml><mj-body><mj-section")
 

@@ -1,0 +1,77 @@
+"""What every command shares: the error-mapping group, `--config`, `--date`, settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from digest import pipeline
+from digest.config import Settings, default_config_path, load_settings
+from digest.errors import DigestError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DigestGroup(click.Group):
+    """Turns DigestError into `error: ...` on stderr and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigestError as exc:
+            for line in str(exc).splitlines() or ["unknown error"]:
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def config_option(func: F) -> F:
+    """`--config PATH` on every command as well as on the group."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="config.toml to use (default: ./config.toml or $DIGEST_CONFIG).",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, config_path: Path | None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        if config_path is not None:
+            ctx.meta["digest.config"] = config_path
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_from_context() -> Settings:
+    ctx = click.get_current_context()
+    path = ctx.meta.get("digest.config") or default_config_path(os.environ)
+    return load_settings(Path(path))
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+date_option = click.option(
+    "--date",
+    "day",
+    type=DATE,
+    default=None,
+    help="Any day of the week to use, YYYY-MM-DD (default: today in the configured zone).",
+)
+
+
+def edition_for(settings: Settings, day: dt.datetime | None) -> pipeline.Edition:
+    now = utc_now()
+    date = day.date() if day else pipeline.local_today(settings, now)
+    issue = pipeline.assemble(settings, pipeline.read_entries(settings), date)
+    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)

@@ -1,0 +1,84 @@
+"""`digest build` and `digest send`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from digest import pipeline
+from digest.commands import config_option, date_option, edition_for, settings_from_context
+from digest.errors import DigestError
+from digest.store import Store
+
+
+@click.command()
+@config_option
+@date_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for issue.html, issue.txt and issue.eml (default: [build] out_dir).",
+)
+@click.option("--language", default=None, help="Language of the built sample (default: config).")
+def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -> None:
+    """Render the week's issue to HTML, plain text and a sample .eml.
+
+    \b
+    Example:
+      digest build --date 2025-12-01 --out build/
+    """
+    settings = settings_from_context()
+    if language and language not in settings.newsletter.languages:
+        raise DigestError(f"--language: {language!r} is not one of {settings.newsletter.languages}")
+    edition = edition_for(settings, day)
+    result = pipeline.build(edition, out_dir or settings.build.out_dir, language)
+    issue = result.issue
+    click.echo(
+        f"issue {issue.key} (vol. {issue.volume}, no. {issue.number}): "
+        f"{len(issue.entries)} entries in {len(issue.sections)} sections, "
+        f"HTML {result.html_bytes / 1024:.1f} KB"
+    )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for path in result.files:
+        click.echo(f"wrote {path}")
+
+
+@click.command()
+@config_option
+@date_option
+def send(day: dt.datetime | None) -> None:
+    """Send the week's issue to every active subscriber through the configured transport.
+
+    Running it again for the same week resumes: nobody already mailed is mailed twice.
+
+    \b
+    Example:
+      DIGEST_DELIVERY_TRANSPORT=smtp digest send --date 2025-12-01
+    """
+    settings = settings_from_context()
+    edition = edition_for(settings, day)
+    transport = pipeline.make_transport(settings)
+    with Store(settings.store.path) as store:
+        summary = pipeline.send(edition, store, transport)
+        counts = store.counts(edition.issue.key)
+    verb = "resumed" if summary.resumed else "sent"
+    click.echo(
+        f"issue {summary.issue_key} {verb}: {summary.sent} sent, {summary.failed} failed, "
+        f"{summary.skipped} skipped this run; {counts.get('sent', 0)} sent in all"
+    )
+    if summary.no_content:
+        click.echo(
+            f"{len(summary.no_content)} subscriber(s) got no email: none of their themes "
+            "has an entry this week"
+        )
+    if settings.delivery.transport == "file":
+        click.echo(f"messages in {settings.delivery.outbox_dir}")
+    for address, reason in summary.failures:
+        click.echo(f"failed: {address}: {reason}", err=True)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
