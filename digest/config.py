@@ -79,6 +79,19 @@ class SecuritySettings:
     secret_key_file: Path = Path("subscribers/secret.key")
 
 
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When the weekly issue goes out on its own (`digest schedule`, `send --if-due`)."""
+
+    day_of_week: str = "mon"
+    hour: int = 7
+    minute: int = 0
+    week: str = "previous"
+    misfire_grace_seconds: int = 14400
+    max_lateness_hours: float = 24.0
+    lock_wait_seconds: float = 60.0
+
+
 _SECTIONS: dict[str, type] = {
     "newsletter": NewsletterSettings,
     "entries": EntriesSettings,
@@ -87,10 +100,12 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "smtp": SmtpSettings,
     "security": SecuritySettings,
+    "schedule": ScheduleSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
     ("smtp", "security"): ("starttls", "ssl", "none"),
+    ("schedule", "week"): ("previous", "current"),
 }
 
 
@@ -104,6 +119,7 @@ class Settings:
     delivery: DeliverySettings
     smtp: SmtpSettings
     security: SecuritySettings
+    schedule: ScheduleSettings
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -293,3 +309,30 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
+    _check_schedule(path, settings.schedule)
+
+
+_WEEKDAY = r"(mon|tue|wed|thu|fri|sat|sun)"
+_WEEKDAYS_RE = re.compile(rf"^{_WEEKDAY}(-{_WEEKDAY})?(,{_WEEKDAY}(-{_WEEKDAY})?)*$")
+
+
+def _check_schedule(path: Path, schedule: ScheduleSettings) -> None:
+    where = f"{path}: [schedule]"
+    if not _WEEKDAYS_RE.match(schedule.day_of_week):
+        # APScheduler 3 counts weekdays from Monday = 0, cron from Sunday = 0: a number
+        # would silently mean a different day to half the readers, so names only.
+        raise ConfigError(
+            f'{where} day_of_week: use weekday names such as "mon" or "mon,thu" '
+            f"(numbers are ambiguous), got {schedule.day_of_week!r}"
+        )
+    if not 0 <= schedule.hour <= 23:
+        raise ConfigError(f"{where} hour: must be between 0 and 23, got {schedule.hour}")
+    if not 0 <= schedule.minute <= 59:
+        raise ConfigError(f"{where} minute: must be between 0 and 59, got {schedule.minute}")
+    if schedule.misfire_grace_seconds < 0 or schedule.lock_wait_seconds < 0:
+        raise ConfigError(f"{where}: misfire_grace_seconds and lock_wait_seconds must be >= 0")
+    if schedule.max_lateness_hours * 3600 < schedule.misfire_grace_seconds:
+        raise ConfigError(
+            f"{where} max_lateness_hours: must cover at least misfire_grace_seconds "
+            f"({schedule.misfire_grace_seconds} s), got {schedule.max_lateness_hours} h"
+        )

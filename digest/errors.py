@@ -45,3 +45,18 @@ class PermanentDeliveryError(DeliveryError):
 
 class TokenError(DigestError):
     """A signed link token is forged, altered, expired or for another purpose."""
+
+
+class NotSentError(DigestError):
+    """An automatic send refused to go: too late, or editorial checks failed.
+
+    A distinct exit code lets cron or systemd tell "waits for an editor" from a crash.
+    """
+
+    exit_code = 3
+
+
+class SendBusyError(DigestError):
+    """Another process holds the send lock of this issue; try again when it ends."""
+
+    exit_code = 75  # EX_TEMPFAIL: the conventional "try again later" of sysexits.h

@@ -220,6 +220,15 @@ class Store:
         )
         return {status: count for status, count in rows}
 
+    # -- schedule: has this period's issue started, or finished? -----------------
+
+    def issue_times(self, key: str) -> tuple[str, str | None] | None:
+        """(created_at, completed_at) of an issue; None when its send never started."""
+        row = self.db.execute(
+            "SELECT created_at, completed_at FROM issues WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (row["created_at"], row["completed_at"])
+
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:
     return Subscriber(

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import click
 
-from digest import pipeline
-from digest.commands import config_option, date_option, edition_for, settings_from_context
+from digest import jobs, pipeline
+from digest.commands import (
+    config_option,
+    date_option,
+    edition_for,
+    settings_from_context,
+    utc_now,
+)
 from digest.errors import DigestError
-from digest.store import Store
+from digest.schedule import next_fire_for
 
 
 @click.command()
@@ -51,7 +57,13 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
 @click.command()
 @config_option
 @date_option
-def send(day: dt.datetime | None) -> None:
+@click.option(
+    "--if-due",
+    is_flag=True,
+    help="For cron: send the current period's issue only if [schedule] says it is due "
+    "and it was not sent yet; otherwise print why and exit 0.",
+)
+def send(day: dt.datetime | None, if_due: bool) -> None:
     """Send the week's issue to every active subscriber through the configured transport.
 
     Running it again for the same week resumes: nobody already mailed is mailed twice.
@@ -59,13 +71,20 @@ def send(day: dt.datetime | None) -> None:
     \b
     Example:
       DIGEST_DELIVERY_TRANSPORT=smtp digest send --date 2025-12-01
+      digest send --if-due    # from cron, e.g. every hour
     """
     settings = settings_from_context()
-    edition = edition_for(settings, day)
-    transport = pipeline.make_transport(settings)
-    with Store(settings.store.path) as store:
-        summary = pipeline.send(edition, store, transport)
-        counts = store.counts(edition.issue.key)
+    if if_due:
+        if day is not None:
+            raise DigestError("--if-due takes the week from [schedule]: drop --date")
+        report = jobs.run_if_due(settings, utc_now(), next_fire_for(settings))
+        click.echo(report.line)
+        if report.result is None:
+            return
+        result = report.result
+    else:
+        result = jobs.run_send(edition_for(settings, day))
+    summary, counts = result.summary, result.counts
     verb = "resumed" if summary.resumed else "sent"
     click.echo(
         f"issue {summary.issue_key} {verb}: {summary.sent} sent, {summary.failed} failed, "

@@ -1,0 +1,193 @@
+"""The one way an issue goes out, whoever asks: an editor's `digest send`, cron's
+`digest send --if-due`, or the `digest schedule` daemon.
+
+Every path takes the issue's send lock, then hands the edition to `send_edition`, the
+single call into the delivery loop (point it at the outbox when that lands). Automatic
+runs also decide, under the lock, whether the period's issue is due at all, so a daemon
+and a cron job firing together, or two daemons, send each issue once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from digest import pipeline
+from digest.assemble import assemble_issue
+from digest.config import Settings
+from digest.delivery.transport import Transport
+from digest.due import Action, IssueState, NextFire, current_period, decide
+from digest.errors import NotSentError, SendBusyError, TransientDeliveryError
+from digest.models import Message
+from digest.sendlock import holder, lock_path, send_lock
+from digest.store import Store
+
+Checks = Callable[[pipeline.Edition], Sequence[str]]
+
+
+def editorial_checks(edition: pipeline.Edition) -> list[str]:
+    """Errors that must stop an automatic send.
+
+    An adapter: issue 3 adds `digest.checks.run_checks`; until it lands there are no
+    editorial checks, so this finds none. Call run_checks from here once it exists.
+    """
+    return []
+
+
+class SendStopped(TransientDeliveryError):
+    """Raised instead of sending once a stop was asked: the recipient stays pending."""
+
+
+class StopAwareTransport:
+    """Lets the message in flight finish, and refuses to start the next after a stop.
+
+    The refusal is a transient delivery error, which every send loop already treats
+    as "leave this row pending and end the run", so a stop never leaves half a state.
+    """
+
+    def __init__(self, inner: Transport, stop: threading.Event) -> None:
+        self.inner = inner
+        self.stop = stop
+
+    def send(self, message: Message) -> str:
+        if self.stop.is_set():
+            raise SendStopped("stopping: the remaining recipients stay pending")
+        return self.inner.send(message)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True)
+class SendResult:
+    summary: pipeline.SendSummary
+    counts: dict[str, int]
+    """Rows of the issue by status, over every run so far."""
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class DueReport:
+    line: str
+    """What happened, in one line."""
+    result: SendResult | None = None
+    """Set when something was sent (or a send was started and stopped)."""
+
+
+def send_edition(
+    edition: pipeline.Edition,
+    store: Store,
+    transport: Transport,
+    stop: threading.Event | None = None,
+) -> SendResult:
+    """The single call into the delivery loop. The caller holds the issue's send lock."""
+    if stop is not None:
+        transport = StopAwareTransport(transport, stop)
+    sent: list[str] = []
+    try:
+        summary = pipeline.send(edition, store, transport, on_sent=lambda a, _r: sent.append(a))
+    except SendStopped:
+        summary = pipeline.SendSummary(edition.issue.key, sent=len(sent), resumed=True)
+        return SendResult(summary, store.counts(edition.issue.key), stopped=True)
+    return SendResult(summary, store.counts(edition.issue.key))
+
+
+def run_send(
+    edition: pipeline.Edition,
+    transport: Transport | None = None,
+    stop: threading.Event | None = None,
+) -> SendResult:
+    """Send (or resume) `edition` now, as an editor asked: no due-time or content rules.
+
+    Waits up to [schedule] lock_wait_seconds for another sender of the same issue, then
+    raises SendBusyError.
+    """
+    settings = edition.settings
+    with (
+        send_lock(settings.store.path, edition.issue.key, settings.schedule.lock_wait_seconds),
+        Store(settings.store.path) as store,
+    ):
+        return send_edition(edition, store, transport or pipeline.make_transport(settings), stop)
+
+
+def run_if_due(
+    settings: Settings,
+    now: dt.datetime,
+    next_fire: NextFire,
+    *,
+    transport: Transport | None = None,
+    stop: threading.Event | None = None,
+    checks: Checks = editorial_checks,
+) -> DueReport:
+    """Send the current period's issue if it is due and not sent yet; else say why not.
+
+    Doing nothing (already sent, being sent elsewhere, no entries) is a normal outcome
+    and returns a report. Refusing (too late, editorial-check errors) raises
+    NotSentError, so cron and systemd report it and the issue waits for an editor.
+    """
+    plan = settings.schedule
+    period = current_period(next_fire, now, settings.tz, plan.week)
+    key = period.issue_key
+    try:
+        with (
+            send_lock(settings.store.path, key, plan.lock_wait_seconds),
+            Store(settings.store.path) as store,
+        ):
+            decision = decide(
+                period,
+                now,
+                _state(store, key),
+                grace=dt.timedelta(seconds=plan.misfire_grace_seconds),
+                max_lateness=dt.timedelta(hours=plan.max_lateness_hours),
+            )
+            if decision.action is Action.NOTHING:
+                return DueReport(f"{decision.reason}: nothing to do")
+            if decision.action is Action.REFUSE:
+                raise NotSentError(decision.reason)
+            entries = pipeline.read_entries(settings)
+            issue = assemble_issue(
+                entries, settings.themes, period.day, settings.newsletter.first_year
+            )
+            if decision.action is Action.SEND and not issue.sections:
+                return DueReport(
+                    f"issue {key} has no entries ({issue.start} to {issue.end} in "
+                    f"{settings.entries.dir}): not sent"
+                )
+            edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+            if decision.action is Action.SEND:
+                _stop_on_check_errors(key, checks(edition))
+            result = send_edition(
+                edition, store, transport or pipeline.make_transport(settings), stop
+            )
+            return DueReport(decision.reason, result)
+    except SendBusyError:
+        # The holder is sending this very issue: when it ends the period is served.
+        who = holder(lock_path(settings.store.path, key))
+        return DueReport(f"issue {key} is being sent by {who}: nothing to do here")
+
+
+def _state(store: Store, key: str) -> IssueState:
+    times = store.issue_times(key)
+    if times is None:
+        return IssueState.NEW
+    return IssueState.IN_PROGRESS if times[1] is None else IssueState.SENT
+
+
+def _stop_on_check_errors(key: str, errors: Sequence[str]) -> None:
+    """Editorial errors stop an automatic send before anyone is frozen in or mailed."""
+    if errors:
+        lines = [f"issue {key} not sent: {len(errors)} editorial check error(s)"]
+        raise NotSentError("\n".join(lines + [f"  {e}" for e in errors]))
+
+
+def describe(result: SendResult) -> str:
+    summary, counts = result.summary, result.counts
+    done = (
+        f"{summary.sent} sent, {summary.failed} failed, {summary.skipped} skipped this run; "
+        f"{counts.get('sent', 0)} sent in all"
+    )
+    if result.stopped:
+        return f"stopped after {done}; {counts.get('pending', 0)} pending resume on the next run"
+    return done
