@@ -1,0 +1,429 @@
+"""Scheduled sends against real parts: SQLite files, aiosmtpd on 127.0.0.1, subprocesses.
+
+Two clocks appear here. Library calls take an injected `now` (the sample briefings are
+dated late 2025). The command line and the daemon read the real clock, so those tests
+set [schedule] to a time a few minutes ago and write an entry into the week it sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from click.testing import CliRunner
+
+from digest.cli import cli
+from digest.config import Settings
+from digest.delivery.transport import Transport
+from digest.errors import NotSentError, SendBusyError
+from digest.jobs import Checks, DueReport, run_if_due, run_send
+from digest.models import Message, Subscriber
+from digest.pipeline import Edition, assemble, make_signer, make_transport, read_entries
+from digest.schedule import next_fire_for
+from digest.sendlock import send_lock
+from digest.store import Store
+from tests.conftest import Project, RecordingHandler, SmtpServer, free_port
+
+PARIS = ZoneInfo("Europe/Paris")
+FIRE = dt.datetime(2025, 12, 8, 6, tzinfo=dt.UTC)  # Monday 8 December, 07:00 in Paris
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SECRET = {"DIGEST_SECRET_KEY": "k" * 40}
+"""Fixed key: processes started together must not race to create the key file."""
+
+
+def smtp_env(server: SmtpServer) -> dict[str, str]:
+    return {
+        "DIGEST_DELIVERY_TRANSPORT": "smtp",
+        "DIGEST_SMTP_HOST": server.host,
+        "DIGEST_SMTP_PORT": str(server.port),
+        "DIGEST_SMTP_SECURITY": "none",
+        **SECRET,
+    }
+
+
+def add_readers(settings: Settings, count: int) -> list[str]:
+    readers = [
+        Subscriber(email=f"reader{i:03d}@example.org", name=f"R {i}", language="fr",
+                   themes=frozenset())
+        for i in range(count)
+    ]  # fmt: skip
+    with Store(settings.store.path) as store:
+        store.upsert_subscribers(readers, source="test")
+    return [r.email for r in readers]
+
+
+def recipients(server: SmtpServer) -> list[str]:
+    with server.handler.lock:
+        return [rcpt for received in server.handler.received for rcpt in received.recipients]
+
+
+def due(settings: Settings, now: dt.datetime, **kwargs: object) -> DueReport:
+    return run_if_due(settings, now, next_fire_for(settings), **kwargs)  # type: ignore[arg-type]
+
+
+def outbox(settings: Settings, key: str) -> dict[str, str]:
+    with Store(settings.store.path) as store:
+        rows = store.db.execute(
+            "SELECT email, status FROM deliveries WHERE issue_key = ?", (key,)
+        ).fetchall()
+    return {row["email"]: row["status"] for row in rows}
+
+
+def issue_row(settings: Settings, key: str) -> tuple[str, str | None] | None:
+    with Store(settings.store.path) as store:
+        return store.issue_times(key)
+
+
+# -- injected clock ----------------------------------------------------------------
+
+
+def test_catch_up_within_grace_sends_once(project: Project, smtp_server: SmtpServer) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    people = add_readers(settings, 7)
+    # the daemon was down at 07:00 and starts at 09:00: within the 4 h grace
+    report = due(settings, FIRE + dt.timedelta(hours=2))
+    assert report.result is not None and report.result.summary.sent == 7
+    assert "2025-W49" in report.line
+    assert sorted(recipients(smtp_server)) == people
+
+    again = due(settings, FIRE + dt.timedelta(hours=3))
+    assert again.result is None
+    assert again.line.endswith("was already sent: nothing to do")
+    assert sorted(recipients(smtp_server)) == people
+
+
+def test_missed_past_grace_is_refused_until_an_editor_sends(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    env = smtp_env(smtp_server)
+    settings = project.settings(**env)
+    people = add_readers(settings, 3)
+    with pytest.raises(NotSentError, match=r"2025-W49 .* 5\.0 h late, more than") as caught:
+        due(settings, FIRE + dt.timedelta(hours=5))
+    assert "digest send --date 2025-12-01" in str(caught.value)
+    assert caught.value.exit_code == 3
+    assert recipients(smtp_server) == [] and issue_row(settings, "2025-W49") is None
+
+    by_hand = CliRunner().invoke(
+        cli, ["--config", str(project.config), "send", "--date", "2025-12-01"], env=env
+    )
+    assert by_hand.exit_code == 0, by_hand.output
+    assert sorted(recipients(smtp_server)) == people
+    assert due(settings, FIRE + dt.timedelta(hours=6)).line.endswith("nothing to do")
+
+
+class StopAfter:
+    """A real SMTP transport whose test hook asks for a stop after `count` messages."""
+
+    def __init__(self, inner: Transport, count: int, stop: threading.Event) -> None:
+        self.inner, self.count, self.stop = inner, count, stop
+
+    def send(self, message: Message) -> str:
+        reply = self.inner.send(message)
+        self.count -= 1
+        if self.count <= 0:
+            self.stop.set()
+        return reply
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_interrupted_send_resumes_until_max_lateness(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    people = add_readers(settings, 7)
+    stop = threading.Event()
+    first = due(
+        settings,
+        FIRE + dt.timedelta(minutes=1),
+        transport=StopAfter(make_transport(settings), 2, stop),
+        stop=stop,
+    )
+    assert first.result is not None and first.result.stopped
+    assert first.result.counts == {"sent": 2, "pending": 5}
+    assert issue_row(settings, "2025-W49") is not None
+    assert len(recipients(smtp_server)) == 2
+
+    with pytest.raises(NotSentError, match=r"interrupted and is now 30\.0 h late"):
+        due(settings, FIRE + dt.timedelta(hours=30))
+    assert len(recipients(smtp_server)) == 2
+
+    # past the grace time but within max lateness: an interrupted send is finished
+    resumed = due(settings, FIRE + dt.timedelta(hours=10))
+    assert resumed.result is not None and "resumes" in resumed.line
+    assert sorted(recipients(smtp_server)) == people
+    assert set(outbox(settings, "2025-W49").values()) == {"sent"}
+    assert issue_row(settings, "2025-W49")[1] is not None  # type: ignore[index]
+
+
+def test_two_senders_at_once_mail_each_reader_once(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    people = add_readers(settings, 12)
+    start = threading.Barrier(2)
+    reports: list[DueReport] = []
+
+    def sender() -> None:
+        start.wait()
+        reports.append(due(settings, FIRE + dt.timedelta(minutes=1)))
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(reports) == 2
+    assert sorted(recipients(smtp_server)) == people
+    sent = [r for r in reports if r.result is not None and r.result.summary.sent]
+    assert len(sent) == 1
+    other = next(r for r in reports if r not in sent)
+    assert other.line.endswith(("already sent: nothing to do", "nothing to do here"))
+
+
+def test_an_issue_without_entries_is_not_sent(project: Project, smtp_server: SmtpServer) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    add_readers(settings, 2)
+    # Monday 22 December sends week 51, which has no briefing
+    report = due(settings, dt.datetime(2025, 12, 22, 6, 30, tzinfo=dt.UTC))
+    assert report.result is None
+    assert report.line.startswith("issue 2025-W51 has no entries (2025-12-15 to 2025-12-21")
+    assert recipients(smtp_server) == [] and issue_row(settings, "2025-W51") is None
+
+
+def test_editorial_check_errors_stop_an_automatic_send(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    add_readers(settings, 2)
+    seen: list[str] = []
+
+    def checks(edition: Edition) -> list[str]:
+        seen.append(edition.issue.key)
+        return ["2025-12-03-drones.md: title longer than 120 characters"]
+
+    typed: Checks = checks
+    with pytest.raises(NotSentError) as caught:
+        due(settings, FIRE + dt.timedelta(minutes=5), checks=typed)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "issue 2025-W49 not sent: 1 editorial check error(s)"
+    assert "drones.md: title longer" in lines[1]
+    assert seen == ["2025-W49"]
+    assert recipients(smtp_server) == [] and issue_row(settings, "2025-W49") is None
+
+
+def test_a_second_sender_waits_then_names_the_holder(project: Project) -> None:
+    settings = project.settings(DIGEST_SCHEDULE_LOCK_WAIT_SECONDS="0", **SECRET)
+    add_readers(settings, 1)
+    edition = Edition(
+        settings,
+        assemble(settings, read_entries(settings), dt.date(2025, 12, 1)),
+        make_signer(settings),
+        FIRE,
+    )
+    with send_lock(settings.store.path, "2025-W49", 0):
+        with pytest.raises(SendBusyError, match=rf"2025-W49 is being sent by pid {os.getpid()}"):
+            run_send(edition)
+        busy = due(settings, FIRE + dt.timedelta(minutes=1))
+        assert busy.result is None
+        assert busy.line.startswith("issue 2025-W49 is being sent by pid")
+        assert busy.line.endswith("nothing to do here")
+    assert run_send(edition).summary.sent == 1
+
+
+def test_a_waiting_sender_goes_once_the_holder_is_done(project: Project) -> None:
+    settings = project.settings(**SECRET)
+    add_readers(settings, 2)
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with send_lock(settings.store.path, "2025-W49", 0):
+            held.set()
+            release.wait(timeout=30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(timeout=30)
+    threading.Timer(0.3, release.set).start()
+    report = due(settings, FIRE + dt.timedelta(minutes=1))  # waits up to 60 s
+    thread.join(timeout=30)
+    assert report.result is not None and report.result.summary.sent == 2
+
+
+def test_a_dead_holder_leaves_no_stale_lock(project: Project) -> None:
+    settings = project.settings()
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from digest.sendlock import send_lock\n"
+        "with send_lock(Path(sys.argv[1]), '2025-W49', 0):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(settings.store.path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+        with (
+            pytest.raises(SendBusyError, match=f"pid {child.pid}"),
+            send_lock(settings.store.path, "2025-W49", 0),
+        ):
+            pass  # pragma: no cover
+    finally:
+        child.kill()
+        child.communicate(timeout=30)
+    with send_lock(settings.store.path, "2025-W49", 0):
+        pass
+
+
+# -- the real clock: command line, cron and the daemon -------------------------------
+
+
+def just_fired(project: Project, minutes_ago: int = 2, **extra: str) -> dict[str, str]:
+    """[schedule] overrides for a run `minutes_ago` minutes ago, and an entry to send."""
+    fire = dt.datetime.now(PARIS) - dt.timedelta(minutes=minutes_ago)
+    day = fire.date() - dt.timedelta(days=7)  # [schedule] week = "previous"
+    project.write_entry(
+        "zz-last-week.md",
+        f"---\ntitle: Les ministres préparent le sommet\ndate: {day.isoformat()}\n---\n"
+        "Réunion ministérielle avant le sommet.\n",
+    )
+    return {
+        "DIGEST_SCHEDULE_DAY_OF_WEEK": WEEKDAYS[fire.weekday()],
+        "DIGEST_SCHEDULE_HOUR": str(fire.hour),
+        "DIGEST_SCHEDULE_MINUTE": str(fire.minute),
+        **extra,
+    }
+
+
+def test_if_due_twice_in_one_period(project: Project, smtp_server: SmtpServer) -> None:
+    env = {**smtp_env(smtp_server), **just_fired(project)}
+    people = add_readers(project.settings(**env), 5)
+    args = ["--config", str(project.config), "send", "--if-due"]
+    first = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "5 sent, 0 failed" in first.output
+    second = CliRunner().invoke(cli, args, env=env)
+    assert second.exit_code == 0, second.output
+    assert len(second.output.splitlines()) == 1
+    assert second.output.strip().endswith("was already sent: nothing to do")
+    assert sorted(recipients(smtp_server)) == people
+
+
+def test_if_due_past_grace_exits_3_with_one_line(project: Project) -> None:
+    env = {**just_fired(project, minutes_ago=90, DIGEST_SCHEDULE_MISFIRE_GRACE_SECONDS="60")}
+    result = CliRunner().invoke(cli, ["--config", str(project.config), "send", "--if-due"],
+                                env={**env, **SECRET})  # fmt: skip
+    assert result.exit_code == 3
+    assert result.output.startswith("error: issue ") and "was missed" in result.output
+    assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_if_due_refuses_a_date(project: Project) -> None:
+    result = CliRunner().invoke(
+        cli, ["--config", str(project.config), "send", "--if-due", "--date", "2025-12-01"]
+    )
+    assert result.exit_code == 1 and "--if-due takes the week from [schedule]" in result.output
+
+
+class SlowHandler(RecordingHandler):
+    """Takes `delay` seconds per message, so a send is still running when poked."""
+
+    delay: float = 0.1
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[SmtpServer]:
+    handler = SlowHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+def digest_process(project: Project, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from digest.cli import main; main()",
+         "--config", str(project.config), *args],
+        env={**os.environ, **env},
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.05)
+
+
+def test_cron_twice_at_once_in_two_processes(project: Project, slow_smtp: SmtpServer) -> None:
+    env = {**smtp_env(slow_smtp), **just_fired(project)}
+    people = add_readers(project.settings(**env), 20)
+    runs = [digest_process(project, env, "send", "--if-due") for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sorted(recipients(slow_smtp)) == people
+    assert sum("20 sent, 0 failed" in out for out, _ in outputs) == 1
+
+
+def test_daemon_sends_a_missed_run_on_start_and_stops_cleanly_on_sigterm(
+    project: Project, slow_smtp: SmtpServer
+) -> None:
+    env = {**smtp_env(slow_smtp), **just_fired(project)}
+    settings = project.settings(**env)
+    people = add_readers(settings, 30)
+    daemon = digest_process(project, env, "schedule")
+    try:
+        wait_for(lambda: len(recipients(slow_smtp)) >= 2)
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+    assert daemon.returncode == 0, (out, err)
+    lines = out.splitlines()
+    assert lines[0].startswith("digest schedule: ") and lines[1].startswith("next run: ")
+    assert "stopping: finishing the message in flight" in out and lines[-1] == "stopped"
+    assert "Traceback" not in err
+
+    key = next(line.split()[1] for line in lines if line.startswith("issue "))
+    rows = outbox(settings, key)
+    mailed = recipients(slow_smtp)
+    # no half state: exactly the accepted messages are recorded sent, the rest pending
+    assert sorted(e for e, s in rows.items() if s == "sent") == sorted(mailed)
+    assert {s for e, s in rows.items() if e not in mailed} == {"pending"}
+    assert 2 <= len(mailed) < len(people)
+
+    # the next run (here cron's) resumes and finishes: every reader exactly once
+    resumed = CliRunner().invoke(cli, ["--config", str(project.config), "send", "--if-due"],
+                                 env=env)  # fmt: skip
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumes" in resumed.output
+    assert sorted(recipients(slow_smtp)) == people
