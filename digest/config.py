@@ -90,6 +90,7 @@ class ScheduleSettings:
     misfire_grace_seconds: int = 14400
     max_lateness_hours: float = 24.0
     lock_wait_seconds: float = 60.0
+    retry_seconds: int = 600
 
 
 _SECTIONS: dict[str, type] = {
@@ -331,6 +332,10 @@ def _check_schedule(path: Path, schedule: ScheduleSettings) -> None:
         raise ConfigError(f"{where} minute: must be between 0 and 59, got {schedule.minute}")
     if schedule.misfire_grace_seconds < 0 or schedule.lock_wait_seconds < 0:
         raise ConfigError(f"{where}: misfire_grace_seconds and lock_wait_seconds must be >= 0")
+    if schedule.retry_seconds < 1:
+        raise ConfigError(
+            f"{where} retry_seconds: must be at least 1, got {schedule.retry_seconds}"
+        )
     if schedule.max_lateness_hours * 3600 < schedule.misfire_grace_seconds:
         raise ConfigError(
             f"{where} max_lateness_hours: must cover at least misfire_grace_seconds "

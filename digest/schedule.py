@@ -6,7 +6,8 @@ lock whether anything is due. The same trigger object answers `next_fire` for cr
 
 On start the job also runs once at once: a run missed while the daemon was down is
 caught up (within the grace time) without a persistent job store, and a run already
-sent is a no-op. SIGTERM or SIGINT let the message in flight finish, then stop.
+sent is a no-op. A transient failure (SMTP server down, 4xx) schedules a retry that
+resumes the send. SIGTERM or SIGINT let the message in flight finish, then stop.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 
 from digest import jobs
 from digest.config import Settings
 from digest.due import NextFire
-from digest.errors import DigestError
+from digest.errors import DigestError, TransientDeliveryError
 
 Echo = Callable[[str], None]
 JOB_ID = "weekly-issue"
+RETRY_ID = "resume-after-transient-failure"
 
 
 class _Stop(Exception):
@@ -84,11 +87,28 @@ def run_daemon(
             echo(report.line)
             if report.result is not None:
                 echo(f"issue {report.result.summary.issue_key}: {jobs.describe(report.result)}")
+        except TransientDeliveryError as exc:
+            warn(f"error: {exc}")
+            if not stop.is_set():
+                retry_later()
         except DigestError as exc:
             for line in str(exc).splitlines():
                 warn(f"error: {line}")
         if not stop.is_set():
             announce_next()
+
+    def retry_later() -> None:
+        # The issue is now in progress: retries resume it until max_lateness_hours,
+        # after which run_if_due refuses and the retries end.
+        when = dt.datetime.now(settings.tz) + dt.timedelta(seconds=plan.retry_seconds)
+        scheduler.add_job(
+            tick,
+            DateTrigger(run_date=when),
+            id=RETRY_ID,
+            replace_existing=True,
+            misfire_grace_time=None,  # a late retry is still worth running
+        )
+        echo(f"retrying at {when.isoformat(timespec='seconds')}")
 
     scheduler = BlockingScheduler(timezone=settings.tz)
     scheduler.add_job(

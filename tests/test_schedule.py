@@ -406,7 +406,7 @@ def test_daemon_sends_a_missed_run_on_start_and_stops_cleanly_on_sigterm(
     finally:
         if daemon.poll() is None:
             daemon.kill()
-            daemon.wait()
+            daemon.communicate()
     assert daemon.returncode == 0, (out, err)
     lines = out.splitlines()
     assert lines[0].startswith("digest schedule: ") and lines[1].startswith("next run: ")
@@ -427,3 +427,24 @@ def test_daemon_sends_a_missed_run_on_start_and_stops_cleanly_on_sigterm(
     assert resumed.exit_code == 0, resumed.output
     assert "resumes" in resumed.output
     assert sorted(recipients(slow_smtp)) == people
+
+
+def test_daemon_resumes_after_a_transient_failure(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    env = {**smtp_env(smtp_server), **just_fired(project), "DIGEST_SCHEDULE_RETRY_SECONDS": "1"}
+    people = add_readers(project.settings(**env), 4)
+    smtp_server.handler.replies.append("451 4.3.0 Try again later")
+    daemon = digest_process(project, env, "schedule")
+    try:
+        wait_for(lambda: len(recipients(smtp_server)) == len(people))
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    assert daemon.returncode == 0, (out, err)
+    assert "error: 451 4.3.0 Try again later" in err
+    assert "retrying at " in out and " resumes" in out
+    assert sorted(recipients(smtp_server)) == people
