@@ -46,7 +46,7 @@ class Action(Enum):
 @dataclass(frozen=True)
 class Period:
     fire: dt.datetime
-    """The scheduled instant that opened the period (aware)."""
+    """The scheduled instant that opened the period, in the newsletter's zone."""
     day: dt.date
     """A day inside the ISO week whose issue this period sends."""
 
@@ -81,8 +81,8 @@ def current_period(next_fire: NextFire, now: dt.datetime, tz: ZoneInfo, week: st
     The week is taken from the scheduled fire, not from `now`, so a Monday send that
     catches up on Tuesday still sends last week's issue, not a new one.
     """
-    fire = last_fire(next_fire, now)
-    local = fire.astimezone(tz).date()
+    fire = last_fire(next_fire, now).astimezone(tz)
+    local = fire.date()
     day = local - dt.timedelta(days=7) if week == "previous" else local
     return Period(fire=fire, day=day)
 

@@ -49,7 +49,9 @@ def next_fire_for(settings: Settings) -> NextFire:
 
     def next_fire(after: dt.datetime) -> dt.datetime | None:
         found = trigger.get_next_fire_time(None, after)
-        return found if isinstance(found, dt.datetime) else None
+        # In UTC: an instant of a repeated local hour (fold=1) never compares equal
+        # to any other zone's datetime (PEP 495), which would confuse callers.
+        return found.astimezone(dt.UTC) if isinstance(found, dt.datetime) else None
 
     return next_fire
 

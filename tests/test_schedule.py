@@ -169,6 +169,30 @@ def test_interrupted_send_resumes_until_max_lateness(
     assert issue_row(settings, "2025-W49")[1] is not None  # type: ignore[index]
 
 
+def test_a_local_time_that_happens_twice_sends_once(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    # Sunday 02:30 happens twice in Paris on 26 October 2025, and APScheduler fires at both
+    env = {"DIGEST_SCHEDULE_DAY_OF_WEEK": "sun", "DIGEST_SCHEDULE_HOUR": "2",
+           "DIGEST_SCHEDULE_MINUTE": "30", **smtp_env(smtp_server)}  # fmt: skip
+    settings = project.settings(**env)
+    first_fire, second_fire = (
+        dt.datetime(2025, 10, 26, 0, 30, tzinfo=dt.UTC),
+        dt.datetime(2025, 10, 26, 1, 30, tzinfo=dt.UTC),
+    )
+    next_fire = next_fire_for(settings)
+    assert next_fire(first_fire + dt.timedelta(seconds=1)) == second_fire
+    project.write_entry(
+        "2025-10-15-summit.md",
+        "---\ntitle: Les ministres préparent le sommet\ndate: 2025-10-15\n---\nSommet.\n",
+    )
+    people = add_readers(settings, 3)
+    assert due(settings, first_fire + dt.timedelta(minutes=1)).result is not None
+    again = due(settings, second_fire + dt.timedelta(minutes=1))
+    assert again.result is None and again.line.endswith("already sent: nothing to do")
+    assert sorted(recipients(smtp_server)) == people
+
+
 def test_two_senders_at_once_mail_each_reader_once(
     project: Project, smtp_server: SmtpServer
 ) -> None:
