@@ -472,3 +472,28 @@ def test_daemon_resumes_after_a_transient_failure(
     assert "error: 451 4.3.0 Try again later" in err
     assert "retrying at " in out and " resumes" in out
     assert sorted(recipients(smtp_server)) == people
+
+
+def test_daemon_reports_a_run_missed_past_grace_and_sends_nothing(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    env = {
+        **smtp_env(smtp_server),
+        **just_fired(project, minutes_ago=90, DIGEST_SCHEDULE_MISFIRE_GRACE_SECONDS="60"),
+    }
+    add_readers(project.settings(**env), 2)
+    daemon = digest_process(project, env, "schedule")
+    try:
+        assert daemon.stdout is not None
+        # the start-up check has run once the second "next run:" line is printed
+        seen = [daemon.stdout.readline() for _ in range(3)]
+        assert seen[2].startswith("next run: "), seen
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    assert daemon.returncode == 0, (out, err)
+    assert "was missed and is now 1.5 h late" in err and "waits for an editor" in err
+    assert recipients(smtp_server) == []

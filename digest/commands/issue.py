@@ -71,7 +71,7 @@ def send(day: dt.datetime | None, if_due: bool) -> None:
     \b
     Example:
       DIGEST_DELIVERY_TRANSPORT=smtp digest send --date 2025-12-01
-      digest send --if-due    # from cron, e.g. every hour
+      digest send --if-due    # from cron or a systemd timer
     """
     settings = settings_from_context()
     if if_due:
