@@ -8,10 +8,12 @@ neither an address change nor an erasure followed by a new sign-up under the sam
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -34,18 +36,31 @@ def secret_key(settings: Settings) -> str:
     path: Path = settings.security.secret_key_file
     try:
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-        key = path.read_text(encoding="utf-8").strip()
-    except FileExistsError:
+            _create_key_file(path)
         key = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read or create the signing key: {exc}") from None
     if len(key) < 32:
         raise ConfigError(f"{path}: signing key is shorter than 32 characters")
     return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a fresh key to a temp file, then hard-link it into place.
+
+    The link appears complete or not at all, so two processes starting at once never
+    read a half-written key; the loser of the race just uses the winner's key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        os.chmod(tmp, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 class Signer:

@@ -90,3 +90,19 @@ def test_bad_environment_override_names_the_key(project: Project) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.toml", {})
+
+
+def test_signing_key_file_is_created_once_private_and_shared(project: Project) -> None:
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from digest.tokens import secret_key
+
+    settings = project.settings()
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: secret_key(settings), range(16)))
+    assert len(keys) == 1 and len(keys.pop()) >= 32
+    mode = settings.security.secret_key_file.stat().st_mode
+    assert stat.S_IMODE(mode) == 0o600
+    assert list(settings.security.secret_key_file.parent.glob(".secret-*")) == []
+    assert secret_key(project.settings(DIGEST_SECRET_KEY="k" * 40)) == "k" * 40
