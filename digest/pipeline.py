@@ -22,7 +22,7 @@ from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.delivery.transport import Transport
 from digest.errors import DigestError, PermanentDeliveryError
 from digest.models import Entry, Issue, Message, Subscriber, Variant
-from digest.render.variant import CompiledVariant, render_variant
+from digest.render.variant import CompiledVariant, Highlights, render_variant
 from digest.sources.markdown import load_entries
 from digest.store import Store
 from digest.tokens import Signer, secret_key
@@ -65,8 +65,16 @@ def variant_of(subscriber: Subscriber, settings: Settings) -> Variant:
 class Edition:
     """One issue, rendered lazily once per variant and turned into messages per reader."""
 
-    def __init__(self, settings: Settings, issue: Issue, signer: Signer, now: dt.datetime):
+    def __init__(
+        self,
+        settings: Settings,
+        issue: Issue,
+        signer: Signer,
+        now: dt.datetime,
+        highlights: Highlights | None = None,
+    ):
         self.settings = settings
+        self.highlights = highlights
         self.issue = issue
         self.signer = signer
         self.now = now
@@ -76,7 +84,11 @@ class Edition:
     def compiled(self, variant: Variant) -> CompiledVariant:
         if variant not in self._compiled:
             self._compiled[variant] = render_variant(
-                self.issue, variant, self.settings.newsletter, self.settings.build.templates_dir
+                self.issue,
+                variant,
+                self.settings.newsletter,
+                self.settings.build.templates_dir,
+                self.highlights,
             )
         return self._compiled[variant]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import TemplateError
 
@@ -38,6 +40,27 @@ class CompiledVariant:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Highlights:
+    """Key figures and the quote of the week, as the highlights step hands them over.
+
+    `key_figures`: [{"value": str, "label": str, "entry_id": str}];
+    `quote`: {"text": str, "speaker": str | None, "entry_id": str} or None.
+    Each refers to an entry, so a variant shows only those whose entry it carries:
+    a reader of one theme never sees a figure from a section they did not choose.
+    """
+
+    key_figures: Sequence[Mapping[str, Any]] = ()
+    quote: Mapping[str, Any] | None = None
+
+    def for_entries(
+        self, entry_ids: set[str]
+    ) -> tuple[list[Mapping[str, Any]], Mapping[str, Any] | None]:
+        figures = [f for f in self.key_figures if f.get("entry_id") in entry_ids]
+        quote = self.quote if self.quote and self.quote.get("entry_id") in entry_ids else None
+        return figures, quote
+
+
 def summary(text: str, max_sentences: int = 3, max_chars: int = 360) -> str:
     """Two or three whole sentences of the entry, never cut mid-sentence."""
     first_paragraph = text.split("\n\n")
@@ -56,14 +79,22 @@ def reading_minutes(text: str) -> int:
 
 
 def render_variant(
-    issue: Issue, variant: Variant, newsletter: NewsletterSettings, templates_dir: Path
+    issue: Issue,
+    variant: Variant,
+    newsletter: NewsletterSettings,
+    templates_dir: Path,
+    highlights: Highlights | None = None,
 ) -> CompiledVariant:
     """Render and compile one variant; raise RenderError if a guard trips."""
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
+    shown = {e.id for s in sections for e in s.entries}
+    figures, quote = (highlights or Highlights()).for_entries(shown)
     context = {
         "newsletter": newsletter,
+        "key_figures": figures,
+        "quote": quote,
         "issue": issue,
         "language": language,
         "sections": sections,
