@@ -152,3 +152,25 @@ def _foreign(entry: Entry, language: str) -> str:
 def _one_line(text: str) -> str:
     """Subjects and preheaders: whitespace (and so any CR/LF) collapsed to spaces."""
     return " ".join(text.split())
+
+
+def parse_variant(label: str, languages: Sequence[str], theme_ids: Sequence[str]) -> Variant:
+    """`LANG:THEMES` as printed by Variant.label, e.g. `en:all` or `fr:spending|ukraine`.
+
+    The inverse of Variant.label, so the preview switcher and `--variant` accept what the
+    send summary and the outbox show.
+    """
+    language, _, themes = label.strip().partition(":")
+    if language not in languages:
+        raise RenderError(
+            f"variant {label!r}: language {language!r} is not one of {', '.join(languages)}"
+        )
+    chosen = frozenset(t for t in themes.split("|") if t and t != "all")
+    unknown = sorted(chosen - set(theme_ids))
+    if unknown:
+        raise RenderError(
+            f"variant {label!r}: unknown theme {unknown[0]!r} (known: {', '.join(theme_ids)})"
+        )
+    if chosen == set(theme_ids):
+        chosen = frozenset()
+    return Variant(language=language, themes=chosen)
