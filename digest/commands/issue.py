@@ -9,6 +9,7 @@ import click
 
 from digest import pipeline
 from digest.commands import config_option, date_option, edition_for, settings_from_context
+from digest.commands.proof import send_test_proof
 from digest.errors import DigestError
 from digest.store import Store
 
@@ -51,17 +52,38 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
 @click.command()
 @config_option
 @date_option
-def send(day: dt.datetime | None) -> None:
+@click.option(
+    "--test-to",
+    "test_to",
+    default=None,
+    metavar="ADDRESS",
+    help="Send one proof to ADDRESS through the configured transport; the outbox is untouched.",
+)
+@click.option(
+    "--variant",
+    "variant_label",
+    default=None,
+    metavar="LANG:THEMES",
+    help="Variant of the proof, e.g. en:all or fr:spending|ukraine (default: config language).",
+)
+def send(day: dt.datetime | None, test_to: str | None, variant_label: str | None) -> None:
     """Send the week's issue to every active subscriber through the configured transport.
 
     Running it again for the same week resumes: nobody already mailed is mailed twice.
+    With --test-to, send only a proof to one address.
 
     \b
     Example:
       DIGEST_DELIVERY_TRANSPORT=smtp digest send --date 2025-12-01
+      digest send --test-to editor@example.org --variant en:ukraine
     """
     settings = settings_from_context()
+    if variant_label is not None and test_to is None:
+        raise DigestError("--variant only applies to a proof: add --test-to ADDRESS")
     edition = edition_for(settings, day)
+    if test_to is not None:
+        send_test_proof(settings, edition, test_to, variant_label)
+        return
     transport = pipeline.make_transport(settings)
     with Store(settings.store.path) as store:
         summary = pipeline.send(edition, store, transport)
