@@ -24,6 +24,8 @@ DOMAIN = "messages"
 READER = "reader"
 """The greeting's name for a subscriber who gave none; translated by each catalog."""
 CODE_MESSAGES = (READER,)
+_SOURCE_LANGUAGE = gettext.NullTranslations()
+"""Shared, so a language without a catalog (English) reuses one cached environment."""
 """Messages translated from code rather than from templates (the catalog test reads it)."""
 
 
@@ -33,7 +35,7 @@ def translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
     try:
         mtime = po.stat().st_mtime_ns
     except OSError:
-        return gettext.NullTranslations()
+        return _SOURCE_LANGUAGE
     return _load(po, language, mtime)
 
 
