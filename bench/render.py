@@ -58,7 +58,8 @@ def generated_entries(settings: Settings, count: int = ENTRIES) -> list[Entry]:
 
 
 def variants(settings: Settings) -> list[Variant]:
-    theme_sets = [frozenset()] + [frozenset({t.id}) for t in settings.themes]
+    theme_sets: list[frozenset[str]] = [frozenset()]
+    theme_sets += [frozenset({t.id}) for t in settings.themes]
     theme_sets += [frozenset(pair) for pair in itertools.combinations(
         [t.id for t in settings.themes][:3], 2)]  # fmt: skip
     return [
