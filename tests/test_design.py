@@ -81,7 +81,7 @@ def test_key_figures_and_quote_show_only_with_their_entries(project: Project) ->
     assert "« We will not let up »" in html
     assert 'href="#e-2025-12-01-budgets"' in html and 'id="e-2025-12-01-budgets"' in html
     text = everything.text.fill(VALUES)
-    assert "CHIFFRES CLÉS" in text and "- 5 %: du PIB <d'ici> 2035" in text
+    assert "CHIFFRES CLÉS" in text and "- 5 % : du PIB <d'ici> 2035" in text
     assert "« We will not let up »" in text and "— A minister" in text
 
     spending_only = ed.compiled(Variant("en", frozenset({"spending"})))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,6 +20,7 @@ from digest.web.preview import DAY_KEY, watcher
 from digest.web.server import running
 from tests.browser import chromium, require_chromium
 from tests.conftest import Project
+from tests.test_design import _filler_count_for
 
 LONG_WORD = "Ultra" + "x" * 150
 
@@ -98,6 +103,13 @@ def test_chromium_sections_variant_switch_and_no_horizontal_scroll(preview_app: 
         assert width <= 375
         assert scroll <= width, f"horizontal scroll at 375 px: {scroll} > {width}"
 
+        narrow = browser.new_page(viewport={"width": 320, "height": 700})
+        narrow.goto(f"{base}/preview/raw?variant=fr:all")
+        width, scroll = narrow.evaluate(
+            "() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+        )
+        assert width == 320 and scroll <= width, f"horizontal scroll at 320 px: {scroll}"
+
 
 def test_saving_an_entry_reloads_the_preview(preview_app: Flask, project: Project) -> None:
     require_chromium()
@@ -114,3 +126,43 @@ def test_saving_an_entry_reloads_the_preview(preview_app: Flask, project: Projec
         page.wait_for_function("() => window.__notReloaded !== true", timeout=15_000)
         page.wait_for_load_state()
         assert "Titre corrigé par la rédaction" in page.locator("#text").inner_text()
+
+
+def test_preview_command_serves_on_loopback(project: Project) -> None:
+    """`digest preview` for real: a child process on 127.0.0.1, stopped by its pid."""
+    digest = Path(sys.executable).parent / "digest"
+    command = [str(digest), "preview", "--config", str(project.config), "--port", "0",
+               "--date", "2025-12-03"]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            match = re.search(r"http://127\.0\.0\.1:\d+/preview/", line)
+            assert match, f"no preview URL in {line!r}"
+            status, page = fetch(match.group(0) + "?variant=en:all")
+            assert status == 200 and "Defence spending" in page
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_preview_shows_the_size_warning(project: Project) -> None:
+    target = _filler_count_for(project, 93 * 1024)
+    body = ("Une phrase assez longue pour remplir le résumé de cette entrée. " * 5) + "\n"
+    for n in range(int(target)):
+        project.write_entry(
+            f"filler-{n}.md",
+            f"---\ntitle: Entrée de remplissage numéro {n} sur les drones\ndate: 2025-12-02\n"
+            f"---\n{body}",
+        )
+    app = create_app(project.settings(), editor=True)
+    app.config[DAY_KEY] = dt.date(2025, 12, 3)
+    try:
+        with running(app) as base:
+            status, page = fetch(f"{base}/preview/?variant=fr:all")
+    finally:
+        watcher(app).stop()
+    assert status == 200
+    assert re.search(r"warning: variant fr:all: HTML is 9\d KB, close to Gmail&#39;s clip", page)
