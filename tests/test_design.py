@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+from dataclasses import dataclass
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -215,3 +216,31 @@ def test_variant_labels_parse_back() -> None:
     assert parse_variant("fr:spending|ukraine", ("fr", "en"), ids) == Variant("fr", frozenset())
     with pytest.raises(RenderError, match="unknown theme 'nope'"):
         parse_variant("fr:nope", ("fr", "en"), ids)
+
+
+@dataclass(frozen=True)
+class FigureObject:
+    """The shape the highlights module hands over: value and label in one `text`."""
+
+    text: str
+    entry_id: str
+
+
+@dataclass(frozen=True)
+class QuoteObject:
+    text: str
+    speaker: str
+    entry_id: str
+
+
+def test_highlights_as_objects_render_too(project: Project) -> None:
+    highlights = Highlights(
+        key_figures=[FigureObject("5 % du PIB & <plus>", "2025-12-01-budgets")],
+        quote=QuoteObject("Nous tiendrons", "", "2025-12-01-budgets"),
+    )
+    compiled = edition(project, highlights).compiled(Variant("fr", frozenset()))
+    html = compiled.html.fill(VALUES)
+    assert "5 % du PIB &amp; &lt;plus&gt;" in html and "« Nous tiendrons »" in html
+    assert "— <a" not in html  # no speaker line without a speaker
+    text = compiled.text.fill(VALUES)
+    assert "- 5 % du PIB & <plus>" in text

@@ -44,21 +44,25 @@ class CompiledVariant:
 class Highlights:
     """Key figures and the quote of the week, as the highlights step hands them over.
 
-    `key_figures`: [{"value": str, "label": str, "entry_id": str}];
-    `quote`: {"text": str, "speaker": str | None, "entry_id": str} or None.
+    `key_figures`: [{"value": str, "label": str, "entry_id": str}] (or objects with
+    `text` and `entry_id`); `quote`: {"text": str, "speaker": str | None, "entry_id": str}
+    or an object with those attributes, or None.
     Each refers to an entry, so a variant shows only those whose entry it carries:
     a reader of one theme never sees a figure from a section they did not choose.
     """
 
-    key_figures: Sequence[Mapping[str, Any]] = ()
-    quote: Mapping[str, Any] | None = None
+    key_figures: Sequence[Any] = ()
+    quote: Any = None
 
-    def for_entries(
-        self, entry_ids: set[str]
-    ) -> tuple[list[Mapping[str, Any]], Mapping[str, Any] | None]:
-        figures = [f for f in self.key_figures if f.get("entry_id") in entry_ids]
-        quote = self.quote if self.quote and self.quote.get("entry_id") in entry_ids else None
+    def for_entries(self, entry_ids: set[str]) -> tuple[list[Any], Any]:
+        """Mappings or objects with an `entry_id` (the highlights module's dataclasses)."""
+        figures = [f for f in self.key_figures if _entry_id(f) in entry_ids]
+        quote = self.quote if self.quote and _entry_id(self.quote) in entry_ids else None
         return figures, quote
+
+
+def _entry_id(item: Any) -> Any:
+    return item.get("entry_id") if isinstance(item, Mapping) else getattr(item, "entry_id", None)
 
 
 def summary(text: str, max_sentences: int = 3, max_chars: int = 360) -> str:
