@@ -57,12 +57,13 @@ def test_preview_is_only_in_the_editor_app(project: Project) -> None:
 
 def test_preview_page_shows_subject_size_text_and_errors(preview_app: Flask) -> None:
     with running(preview_app) as base:
-        status, page = fetch(f"{base}/preview/?variant=en:ukraine")
+        status, page = fetch(f"{base}/preview/?variant=en:ukraine|hybrid")
         assert status == 200
+        assert '<option value="hybrid|ukraine" selected>' in page
         assert 'id="subject">Brief OTAN &amp; Europe · No. 49' in page
         assert "KB of Gmail" in page and 'id="checks"' in page
         assert "New air defence package for Ukraine" in page  # the plain-text part
-        assert "Drones repérés" not in page  # not in this variant
+        assert "KFOR extends" not in page  # not in this variant
         status, page = fetch(f"{base}/preview/?variant=xx:all")
         assert status == 200 and "language &#39;xx&#39; is not one of fr, en" in page
         status, text = fetch(f"{base}/preview/raw?variant=fr:all&part=text")
@@ -109,6 +110,13 @@ def test_chromium_sections_variant_switch_and_no_horizontal_scroll(preview_app: 
             "() => [document.documentElement.clientWidth, document.documentElement.scrollWidth]"
         )
         assert width == 320 and scroll <= width, f"horizontal scroll at 320 px: {scroll}"
+
+        narrow.emulate_media(color_scheme="dark")
+        background, colour = narrow.evaluate(
+            "() => [getComputedStyle(document.querySelector('.card td')).backgroundColor,"
+            " getComputedStyle(document.querySelector('.card div')).color]"
+        )
+        assert (background, colour) == ("rgb(27, 32, 39)", "rgb(230, 230, 230)")
 
 
 def test_saving_an_entry_reloads_the_preview(preview_app: Flask, project: Project) -> None:

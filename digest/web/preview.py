@@ -145,6 +145,9 @@ def page() -> str:
     try:
         variant = _variant(settings)
         context["variant"] = variant
+        current = variant.label.split(":", 1)[1]
+        if current not in context["theme_sets"]:
+            context["theme_sets"].append(current)
         edition = _edition(settings)
         compiled = edition.compiled(variant)
     except DigestError as exc:
