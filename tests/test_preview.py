@@ -119,7 +119,7 @@ def test_chromium_sections_variant_switch_and_no_horizontal_scroll(preview_app: 
         assert (background, colour) == ("rgb(27, 32, 39)", "rgb(230, 230, 230)")
 
 
-def test_saving_an_entry_reloads_the_preview(preview_app: Flask, project: Project) -> None:
+def test_saving_an_entry_or_a_template_reloads_the_preview(preview_app: Flask, project: Project) -> None:
     require_chromium()
     with running(preview_app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -134,6 +134,13 @@ def test_saving_an_entry_reloads_the_preview(preview_app: Flask, project: Projec
         page.wait_for_function("() => window.__notReloaded !== true", timeout=15_000)
         page.wait_for_load_state()
         assert "Titre corrigé par la rédaction" in page.locator("#text").inner_text()
+
+        template = project.root / "templates" / "email" / "digest.txt.j2"
+        page.evaluate("window.__notReloaded = true")
+        template.write_text("Édition spéciale\n" + template.read_text("utf-8"), "utf-8")
+        page.wait_for_function("() => window.__notReloaded !== true", timeout=15_000)
+        page.wait_for_load_state()
+        assert page.locator("#text").inner_text().startswith("Édition spéciale")
 
 
 def test_preview_command_serves_on_loopback(project: Project) -> None:
