@@ -119,7 +119,9 @@ def test_chromium_sections_variant_switch_and_no_horizontal_scroll(preview_app: 
         assert (background, colour) == ("rgb(27, 32, 39)", "rgb(230, 230, 230)")
 
 
-def test_saving_an_entry_or_a_template_reloads_the_preview(preview_app: Flask, project: Project) -> None:
+def test_saving_an_entry_or_a_template_reloads_the_preview(
+    preview_app: Flask, project: Project
+) -> None:
     require_chromium()
     with running(preview_app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
