@@ -18,6 +18,7 @@ from flask import Flask
 from digest.web.app import create_app
 from digest.web.preview import DAY_KEY, watcher
 from digest.web.server import running
+from tests import browser as browser_module
 from tests.browser import chromium, require_chromium
 from tests.conftest import Project
 from tests.test_design import _filler_count_for
@@ -183,3 +184,15 @@ def test_preview_shows_the_size_warning(project: Project) -> None:
         watcher(app).stop()
     assert status == 200
     assert re.search(r"warning: variant fr:all: HTML is 9\d KB, close to Gmail&#39;s clip", page)
+
+
+def test_missing_chromium_skips_or_fails_under_require_browser(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser_module, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("DIGEST_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_chromium()
+    monkeypatch.setenv("DIGEST_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="no-chromium not found"):
+        require_chromium()
