@@ -114,9 +114,9 @@ def _variant(settings: Settings) -> Variant:
 
 
 def _fill(edition: pipeline.Edition, compiled: CompiledVariant) -> dict[str, str]:
+    """What a reader without a name would get: the catalog's greeting, sample links."""
     links = edition.links(pipeline.SAMPLE_READER)
-    name = {"fr": "Ana", "en": "Ann"}.get(compiled.variant.language, "Ann")
-    return {"name": name, **links}
+    return {"name": edition.fallback_name(compiled.variant.language), **links}
 
 
 def theme_sets(settings: Settings) -> list[frozenset[str]]:
