@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATE ?= 2025-12-03
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench screenshot preview clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# docs/digest.png, the README's picture of the sample issue (needs /usr/bin/chromium).
+screenshot: $(STAMP)
+	$(BIN)/python scripts/screenshot.py
+
+# The editor's live preview of the sample week on http://127.0.0.1:8026/preview/
+preview: $(STAMP)
+	$(BIN)/digest preview --date $(DEMO_DATE)
 
 clean:
 	rm -rf build outbox .pytest_cache .mypy_cache .ruff_cache

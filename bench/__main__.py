@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bench import render
+
 
 def main() -> None:
-    print("no benchmarks yet")
+    render.main()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import click
 from digest import __version__
 from digest.commands import DigestGroup, config_option
 from digest.commands.issue import build, send
+from digest.commands.preview import preview
 from digest.commands.schedule import schedule
 from digest.commands.subscribers import subscribers
 
@@ -30,6 +31,7 @@ cli.add_command(build)
 cli.add_command(send)
 cli.add_command(subscribers)
 cli.add_command(schedule)
+cli.add_command(preview)
 
 
 def main() -> None:

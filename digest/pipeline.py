@@ -22,7 +22,8 @@ from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.delivery.transport import Transport
 from digest.errors import DigestError, PermanentDeliveryError
 from digest.models import Entry, Issue, Message, Subscriber, Variant
-from digest.render.variant import CompiledVariant, render_variant
+from digest.render.i18n import reader_name
+from digest.render.variant import CompiledVariant, Highlights, render_variant
 from digest.sources.markdown import load_entries
 from digest.store import Store
 from digest.tokens import Signer, secret_key
@@ -65,8 +66,16 @@ def variant_of(subscriber: Subscriber, settings: Settings) -> Variant:
 class Edition:
     """One issue, rendered lazily once per variant and turned into messages per reader."""
 
-    def __init__(self, settings: Settings, issue: Issue, signer: Signer, now: dt.datetime):
+    def __init__(
+        self,
+        settings: Settings,
+        issue: Issue,
+        signer: Signer,
+        now: dt.datetime,
+        highlights: Highlights | None = None,
+    ):
         self.settings = settings
+        self.highlights = highlights
         self.issue = issue
         self.signer = signer
         self.now = now
@@ -76,7 +85,11 @@ class Edition:
     def compiled(self, variant: Variant) -> CompiledVariant:
         if variant not in self._compiled:
             self._compiled[variant] = render_variant(
-                self.issue, variant, self.settings.newsletter, self.settings.build.templates_dir
+                self.issue,
+                variant,
+                self.settings.newsletter,
+                self.settings.build.templates_dir,
+                self.highlights,
             )
         return self._compiled[variant]
 
@@ -103,11 +116,15 @@ class Edition:
             "unsubscribe_token": unsubscribe,
         }
 
+    def fallback_name(self, language: str) -> str:
+        """How to greet a reader without a name, from the language's catalog."""
+        return reader_name(self.settings.build.templates_dir / "locale", language)
+
     def message_for(self, subscriber: Subscriber, variant: Variant | None = None) -> Message:
         variant = variant or variant_of(subscriber, self.settings)
         links = self.links(subscriber)
         values = {
-            "name": subscriber.name or _fallback_name(variant.language),
+            "name": subscriber.name or self.fallback_name(variant.language),
             "unsubscribe_url": links["unsubscribe_url"],
             "preferences_url": links["preferences_url"],
         }
@@ -117,10 +134,6 @@ class Edition:
         )
         lists = ListHeaders(self.settings.newsletter.list_id, links["unsubscribe_url"], mailto)
         return factory.build(subscriber, self.issue.key, values, lists)
-
-
-def _fallback_name(language: str) -> str:
-    return {"fr": "lectrice, lecteur", "en": "reader"}.get(language, "")
 
 
 def make_signer(settings: Settings) -> Signer:
@@ -170,7 +183,7 @@ def build(edition: Edition, out_dir: Path, language: str | None = None) -> Build
     reader = SAMPLE_READER
     message = edition.message_for(reader, variant)
     links = edition.links(reader)
-    values = {"name": _fallback_name(variant.language), **links}
+    values = {"name": edition.fallback_name(variant.language), **links}
     outputs = {
         "issue.html": compiled.html.fill(values).encode("utf-8"),
         "issue.txt": compiled.text.fill(values).encode("utf-8"),

@@ -15,6 +15,7 @@ from digest.commands import (
     settings_from_context,
     utc_now,
 )
+from digest.commands.proof import send_test_proof
 from digest.errors import DigestError
 from digest.schedule import next_fire_for
 
@@ -63,17 +64,42 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
     help="For cron: send the current period's issue only if [schedule] says it is due "
     "and it was not sent yet; otherwise print why and exit 0.",
 )
-def send(day: dt.datetime | None, if_due: bool) -> None:
+@click.option(
+    "--test-to",
+    "test_to",
+    default=None,
+    metavar="ADDRESS",
+    help="Send one proof to ADDRESS through the configured transport; the outbox is untouched.",
+)
+@click.option(
+    "--variant",
+    "variant_label",
+    default=None,
+    metavar="LANG:THEMES",
+    help="Variant of the proof, e.g. en:all or fr:spending|ukraine (default: config language).",
+)
+def send(
+    day: dt.datetime | None, if_due: bool, test_to: str | None, variant_label: str | None
+) -> None:
     """Send the week's issue to every active subscriber through the configured transport.
 
     Running it again for the same week resumes: nobody already mailed is mailed twice.
+    With --test-to, send only a proof to one address.
 
     \b
     Example:
       DIGEST_DELIVERY_TRANSPORT=smtp digest send --date 2025-12-01
       digest send --if-due    # from cron or a systemd timer
+      digest send --test-to editor@example.org --variant en:ukraine
     """
     settings = settings_from_context()
+    if variant_label is not None and test_to is None:
+        raise DigestError("--variant only applies to a proof: add --test-to ADDRESS")
+    if test_to is not None:
+        if if_due:
+            raise DigestError("--test-to sends a proof: drop --if-due")
+        send_test_proof(settings, edition_for(settings, day), test_to, variant_label)
+        return
     if if_due:
         if day is not None:
             raise DigestError("--if-due takes the week from [schedule]: drop --date")

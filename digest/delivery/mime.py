@@ -134,9 +134,9 @@ class MessageFactory:
                 self._head,
                 b"\r\n",
                 self._text_open,
-                _qp(self.compiled.text.fill(values)),
+                self.compiled.text.fill_qp(values),
                 self._html_open,
-                _qp(self.compiled.html.fill(values)),
+                self.compiled.html.fill_qp(values),
                 self._close,
             ]
         )

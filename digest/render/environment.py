@@ -7,7 +7,9 @@ like `{{ 7*7 }}` shows literally and can never look like an unrendered template 
 
 from __future__ import annotations
 
+import gettext
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,17 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
 
 
 def make_environment(templates_dir: Path, language: str, *, html: bool) -> Environment:
+    """A shared environment per (folder, language, kind, catalog version).
+
+    Reusing it keeps Jinja's compiled templates between variants (compiling them is most
+    of a variant's cost); Jinja re-checks each template's mtime and a changed catalog is
+    a new catalog object, so edits still show in the preview.
+    """
+    return _environment(templates_dir, html, translations(templates_dir / "locale", language))
+
+
+@lru_cache(maxsize=64)
+def _environment(templates_dir: Path, html: bool, catalog: gettext.NullTranslations) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=html,
@@ -52,8 +65,6 @@ def make_environment(templates_dir: Path, language: str, *, html: bool) -> Envir
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(  # type: ignore[attr-defined]
-        translations(templates_dir / "locale", language), newstyle=True
-    )
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     env.filters["wrap"] = wrap
     return env

@@ -21,13 +21,26 @@ from babel.messages.pofile import read_po
 from digest.errors import RenderError
 
 DOMAIN = "messages"
+READER = "reader"
+"""The greeting's name for a subscriber who gave none; translated by each catalog."""
+CODE_MESSAGES = (READER,)
+_SOURCE_LANGUAGE = gettext.NullTranslations()
+"""Shared, so a language without a catalog (English) reuses one cached environment."""
+"""Messages translated from code rather than from templates (the catalog test reads it)."""
+
+
+def translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
+    """The language's catalog; re-read when the file changes, so the preview sees edits."""
+    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    try:
+        mtime = po.stat().st_mtime_ns
+    except OSError:
+        return _SOURCE_LANGUAGE
+    return _load(po, language, mtime)
 
 
 @cache
-def translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
-    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po.is_file():
-        return gettext.NullTranslations()
+def _load(po: Path, language: str, mtime: int) -> gettext.NullTranslations:
     try:
         with po.open("rb") as handle:
             catalog = read_po(handle, locale=language)
@@ -49,3 +62,7 @@ def _locale(language: str) -> Locale:
         return Locale.parse(language)
     except (UnknownLocaleError, ValueError):
         raise RenderError(f"unknown language {language!r}") from None
+
+
+def reader_name(locale_dir: Path, language: str) -> str:
+    return translations(locale_dir, language).gettext(READER)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jinja2 import TemplateError
 
@@ -38,6 +40,31 @@ class CompiledVariant:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Highlights:
+    """Key figures and the quote of the week, as the highlights step hands them over.
+
+    `key_figures`: [{"value": str, "label": str, "entry_id": str}] (or objects with
+    `text` and `entry_id`); `quote`: {"text": str, "speaker": str | None, "entry_id": str}
+    or an object with those attributes, or None.
+    Each refers to an entry, so a variant shows only those whose entry it carries:
+    a reader of one theme never sees a figure from a section they did not choose.
+    """
+
+    key_figures: Sequence[Any] = ()
+    quote: Any = None
+
+    def for_entries(self, entry_ids: set[str]) -> tuple[list[Any], Any]:
+        """Mappings or objects with an `entry_id` (the highlights module's dataclasses)."""
+        figures = [f for f in self.key_figures if _entry_id(f) in entry_ids]
+        quote = self.quote if self.quote and _entry_id(self.quote) in entry_ids else None
+        return figures, quote
+
+
+def _entry_id(item: Any) -> Any:
+    return item.get("entry_id") if isinstance(item, Mapping) else getattr(item, "entry_id", None)
+
+
 def summary(text: str, max_sentences: int = 3, max_chars: int = 360) -> str:
     """Two or three whole sentences of the entry, never cut mid-sentence."""
     first_paragraph = text.split("\n\n")
@@ -56,14 +83,22 @@ def reading_minutes(text: str) -> int:
 
 
 def render_variant(
-    issue: Issue, variant: Variant, newsletter: NewsletterSettings, templates_dir: Path
+    issue: Issue,
+    variant: Variant,
+    newsletter: NewsletterSettings,
+    templates_dir: Path,
+    highlights: Highlights | None = None,
 ) -> CompiledVariant:
     """Render and compile one variant; raise RenderError if a guard trips."""
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
+    shown = {e.id for s in sections for e in s.entries}
+    figures, quote = (highlights or Highlights()).for_entries(shown)
     context = {
         "newsletter": newsletter,
+        "key_figures": figures,
+        "quote": quote,
         "issue": issue,
         "language": language,
         "sections": sections,
@@ -121,3 +156,25 @@ def _foreign(entry: Entry, language: str) -> str:
 def _one_line(text: str) -> str:
     """Subjects and preheaders: whitespace (and so any CR/LF) collapsed to spaces."""
     return " ".join(text.split())
+
+
+def parse_variant(label: str, languages: Sequence[str], theme_ids: Sequence[str]) -> Variant:
+    """`LANG:THEMES` as printed by Variant.label, e.g. `en:all` or `fr:spending|ukraine`.
+
+    The inverse of Variant.label, so the preview switcher and `--variant` accept what the
+    send summary and the outbox show.
+    """
+    language, _, themes = label.strip().partition(":")
+    if language not in languages:
+        raise RenderError(
+            f"variant {label!r}: language {language!r} is not one of {', '.join(languages)}"
+        )
+    chosen = frozenset(t for t in themes.split("|") if t and t != "all")
+    unknown = sorted(chosen - set(theme_ids))
+    if unknown:
+        raise RenderError(
+            f"variant {label!r}: unknown theme {unknown[0]!r} (known: {', '.join(theme_ids)})"
+        )
+    if chosen == set(theme_ids):
+        chosen = frozenset()
+    return Variant(language=language, themes=chosen)

@@ -1,0 +1,155 @@
+"""Rendering benchmark: a whole issue from 50 entries, then per-subscriber message bytes.
+
+Prints (1) the time to build every variant of one issue (languages x theme sets) and
+(2) the per-subscriber cost of final SMTP-ready bytes through the variant's prepared
+MessageFactory, against building each message with `email.message.EmailMessage` from
+the same filled bodies, both measured in this run. The ratio is what to watch (target
+>= 8x); absolute times depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import statistics
+import time
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+
+from digest import pipeline
+from digest.config import Settings, load_settings
+from digest.models import Entry, Subscriber, Variant
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = dt.date(2025, 12, 3)
+NOW = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)
+ENTRIES = 50
+READERS = 300
+TARGET_RATIO = 8.0
+
+
+def generated_entries(settings: Settings, count: int = ENTRIES) -> list[Entry]:
+    """Entries spread over the themes and the week, each with a realistic body."""
+    themes = [t.id for t in settings.themes]
+    sentence = (
+        "Les Alliés ont annoncé de nouvelles mesures pour renforcer la dissuasion "
+        "et la défense sur le flanc est, avec des livraisons prévues avant l'hiver. "
+    )
+    entries = []
+    for n in range(count):
+        text = f"Entrée {n}. " + sentence * 6
+        entries.append(
+            Entry(
+                id=f"bench-{n:03d}",
+                title=f"Entrée de test {n} : les Alliés & l'industrie <défense>",
+                date=DAY - dt.timedelta(days=n % 3),
+                language="fr" if n % 2 else "en",
+                source_url=f"https://example.org/news/{n}",
+                source_name="Example News",
+                body_html=f"<p>{text}</p>",
+                text=text,
+                themes=(themes[n % len(themes)],),
+            )
+        )
+    return entries
+
+
+def variants(settings: Settings) -> list[Variant]:
+    theme_sets: list[frozenset[str]] = [frozenset()]
+    theme_sets += [frozenset({t.id}) for t in settings.themes]
+    theme_sets += [frozenset(pair) for pair in itertools.combinations(
+        [t.id for t in settings.themes][:3], 2)]  # fmt: skip
+    return [
+        Variant(lang, themes) for lang in settings.newsletter.languages for themes in theme_sets
+    ]
+
+
+def readers(count: int = READERS) -> list[Subscriber]:
+    return [
+        Subscriber(id=n, email=f"reader{n}@example.org", name=f"Lectrice {n}", language="fr",
+                   themes=frozenset())
+        for n in range(1, count + 1)
+    ]  # fmt: skip
+
+
+def median_time(func: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def with_email_message(
+    edition: pipeline.Edition, variant: Variant, people: list[Subscriber]
+) -> list[bytes]:
+    """The baseline: the same filled bodies and headers, through EmailMessage each time."""
+    compiled = edition.compiled(variant)
+    news = edition.settings.newsletter
+    out = []
+    for person in people:
+        links = edition.links(person)
+        values = {"name": person.name, **links}
+        message = EmailMessage(policy=policy.SMTP)
+        message["From"] = news.sender
+        message["To"] = formataddr((person.name, person.email))
+        message["Subject"] = compiled.subject
+        message["Date"] = format_datetime(edition.now)
+        message["Message-ID"] = f"<bench.{person.id}@example.org>"
+        message["List-Id"] = f"{news.name} <{news.list_id}>"
+        message["List-Unsubscribe"] = f"<{links['unsubscribe_url']}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(compiled.text.fill(values), cte="quoted-printable")
+        message.add_alternative(compiled.html.fill(values), subtype="html",
+                                cte="quoted-printable")  # fmt: skip
+        out.append(message.as_bytes())
+    return out
+
+
+def main() -> None:
+    settings = load_settings(ROOT / "config.toml")
+    entries = generated_entries(settings)
+    every = variants(settings)
+
+    def build_issue() -> pipeline.Edition:
+        issue = pipeline.assemble(settings, entries, DAY)
+        edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
+        for variant in every:
+            edition.compiled(variant)
+        return edition
+
+    build_time = median_time(build_issue, repeat=3)
+    edition = build_issue()
+    variant = Variant(settings.newsletter.language, frozenset())
+    people = readers()
+    edition.factory(variant)  # prepared once per variant, as in a send
+
+    def ours() -> None:
+        for person in people:
+            edition.message_for(person, variant)
+
+    def baseline() -> None:
+        with_email_message(edition, variant, people)
+
+    fast = median_time(ours) / len(people)
+    slow = median_time(baseline) / len(people)
+    ratio = slow / fast
+    html_kb = edition.compiled(variant).html_bytes / 1024
+    print(f"render: whole issue, {len(entries)} entries, {len(every)} variants: "
+          f"{build_time * 1000:.1f} ms ({build_time * 1000 / len(every):.2f} ms a variant, "
+          f"HTML {html_kb:.0f} KB for {variant.label})")  # fmt: skip
+    print(f"render: per subscriber, final bytes: factory {fast * 1e6:.0f} us, "
+          f"EmailMessage {slow * 1e6:.0f} us")  # fmt: skip
+    verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
+    print(
+        f"render: ratio EmailMessage/factory = {ratio:.1f}x "
+        f"({verdict} the {TARGET_RATIO:.0f}x target)"
+    )
+
+
+if __name__ == "__main__":
+    main()
