@@ -46,6 +46,12 @@ class EntriesSettings:
 
 
 @dataclass(frozen=True)
+class FeedsSettings:
+    urls: tuple[str, ...] = ()
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     path: Path = Path("subscribers/digest.db")
 
@@ -87,6 +93,7 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "smtp": SmtpSettings,
     "security": SecuritySettings,
+    "feeds": FeedsSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
@@ -104,6 +111,7 @@ class Settings:
     delivery: DeliverySettings
     smtp: SmtpSettings
     security: SecuritySettings
+    feeds: FeedsSettings = field(default_factory=FeedsSettings)
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -291,5 +299,7 @@ def _check(settings: Settings) -> None:
     for key in ("sender", "reply_to", "name", "list_id", "postal_address"):
         if any(c in getattr(news, key) for c in "\r\n"):
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
+    if settings.feeds.timeout <= 0:
+        raise ConfigError(f"{path}: [feeds] timeout: must be a positive number of seconds")
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
