@@ -9,6 +9,8 @@ import click
 
 from digest import __version__
 from digest.commands import DigestGroup, config_option
+from digest.commands.check import check
+from digest.commands.entries import entries
 from digest.commands.issue import build, send
 from digest.commands.subscribers import subscribers
 
@@ -28,6 +30,8 @@ def cli() -> None:
 cli.add_command(build)
 cli.add_command(send)
 cli.add_command(subscribers)
+cli.add_command(entries)
+cli.add_command(check)
 
 
 def main() -> None:

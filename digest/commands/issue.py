@@ -9,6 +9,8 @@ import click
 
 from digest import pipeline
 from digest.commands import config_option, date_option, edition_for, settings_from_context
+from digest.commands.check import stop_on_check_errors
+from digest.entries import record_published
 from digest.errors import DigestError
 from digest.store import Store
 
@@ -51,7 +53,8 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
 @click.command()
 @config_option
 @date_option
-def send(day: dt.datetime | None) -> None:
+@click.option("--force", is_flag=True, help="Send even if editorial checks find errors.")
+def send(day: dt.datetime | None, force: bool) -> None:
     """Send the week's issue to every active subscriber through the configured transport.
 
     Running it again for the same week resumes: nobody already mailed is mailed twice.
@@ -62,8 +65,10 @@ def send(day: dt.datetime | None) -> None:
     """
     settings = settings_from_context()
     edition = edition_for(settings, day)
+    stop_on_check_errors(settings, edition, force)
     transport = pipeline.make_transport(settings)
     with Store(settings.store.path) as store:
+        record_published(store, edition.issue)
         summary = pipeline.send(edition, store, transport)
         counts = store.counts(edition.issue.key)
     verb = "resumed" if summary.resumed else "sent"

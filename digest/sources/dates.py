@@ -77,3 +77,17 @@ def find_dates(text: str) -> list[WrittenDate]:
                 text[match.start() : match.end()], match.start(), date, weekday
             )
     return [found[k] for k in sorted(found)]
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekday_message(mention: WrittenDate) -> str:
+    """E.g. "'lundi 2 décembre 2025' says Monday, but 2025-12-02 is a Tuesday"."""
+    said = _DAY_NAMES[mention.weekday] if mention.weekday is not None else "?"
+    if mention.date is None:
+        return f"{mention.text!r} is not a date"
+    return (
+        f"{mention.text!r} says {said}, but {mention.date.isoformat()} is a "
+        f"{_DAY_NAMES[mention.date.weekday()]}"
+    )

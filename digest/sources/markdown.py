@@ -194,6 +194,11 @@ def _highlights(
     return lists[0], lists[1]
 
 
+def render_markdown(body: str) -> str:
+    """Sanitized HTML of a Markdown body, exactly as an entry file's body is rendered."""
+    return clean_html(_MARKDOWN.render(body))
+
+
 def entry_file_text(meta: dict[str, Any], body: str) -> str:
     """A Markdown entry file: YAML front matter (quoted safely by the YAML library) and body."""
     header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
