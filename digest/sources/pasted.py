@@ -21,7 +21,8 @@ _BULLET_RE = re.compile(r"^\s*[-–•*]\s+")
 _IMAGE_EXT = r"(?:png|jpe?g|gif|webp|svg|bmp|tiff?)"
 _DEBRIS = (
     re.compile(rf"^\S*\.{_IMAGE_EXT}\)?\]?$", re.IGNORECASE),  # dangling image file tail
-    re.compile(r"^!?\[[^\]]*\]?(?:\([^)]*\)?)?$"),  # broken Markdown link or image
+    re.compile(r"^!\[[^\]]*\](?:\(.*)?$"),  # a Markdown image: never shown in the email
+    re.compile(r"^!?\[[^\]]*$"),  # an unclosed bracket
     re.compile(r"^</?[a-zA-Z][^>]*>$"),  # a stray HTML tag on its own line
     re.compile(r"^\S*%[0-9A-Fa-f]{2}\S*$"),  # a URL-encoded fragment with no words
     re.compile(r"^[\W_]+$"),  # punctuation only: ")", "]]", "-->"
