@@ -76,11 +76,11 @@ def check_dates(entry: Entry, today: dt.date, first_year: int) -> list[Problem]:
 def check_links(entry: Entry) -> list[Problem]:
     found: list[Problem] = []
     for line, text in _lines(entry) if entry.markdown else []:
-        if is_debris(text):
+        links = list(_LINK_RE.finditer(text))
+        if not links and is_debris(text):
             found.append(_check(entry, "broken-markup", "error", line,
                                 f"leftover of broken markup {text.strip()!r}"))  # fmt: skip
-            continue
-        for match in _LINK_RE.finditer(text):
+        for match in links:
             url, label = match["url"], match["label"].strip()
             if match["bang"]:
                 found.append(_check(entry, "broken-image", "error", line,
