@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import TemplateError
@@ -11,6 +11,7 @@ from jinja2 import TemplateError
 from digest.assemble import sections_for
 from digest.config import NewsletterSettings
 from digest.errors import RenderError
+from digest.highlights import highlights
 from digest.models import Entry, Issue, Section, Variant
 from digest.render.environment import make_environment
 from digest.render.i18n import long_date
@@ -62,6 +63,7 @@ def render_variant(
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
+    picked = highlights(replace(issue, sections=sections))  # this reader's sections only
     context = {
         "newsletter": newsletter,
         "issue": issue,
@@ -76,6 +78,8 @@ def render_variant(
         "long_date": lambda d: long_date(d, language),
         "theme_title": lambda s: s.theme.title(language),
         "foreign": lambda e: _foreign(e, language),
+        "key_figures": picked.key_figures,
+        "quote": picked.quote,
     }
     try:
         html_env = make_environment(templates_dir, language, html=True)
