@@ -3,8 +3,8 @@
 Matching is on whole words, ignoring case and accents, British/American spelling
 ("defence"/"defense"), and lets a keyword take simple inflections: "drone" matches
 "drones", "Ukraine" matches "ukrainienne" and "Ukrainian" (the keyword's final -e/-s is
-dropped before the ending is added), so editors list lemmas rather than every form. Keywords
-that normalize alike ("defence spending", "defense spending") count once. Pure functions.
+dropped before the ending is added), so editors list lemmas rather than every form.
+Pure functions.
 """
 
 from __future__ import annotations
@@ -51,27 +51,34 @@ def _word_matches(keyword: str, token: str) -> bool:
     return token.startswith(stem) and token[len(stem) :] in _SUFFIXES
 
 
+def _match_starts(words: list[str], tokens: list[str]) -> set[int]:
+    span = len(words)
+    return {
+        i
+        for i in range(len(tokens) - span + 1)
+        if all(_word_matches(w, tokens[i + k]) for k, w in enumerate(words))
+    }
+
+
 def count_matches(keyword: str, tokens: list[str]) -> int:
     """How often a (possibly multi-word) keyword occurs in a token list."""
     words = normalize(keyword)
-    if not words:
-        return 0
-    span = len(words)
-    return sum(
-        1
-        for i in range(len(tokens) - span + 1)
-        if all(_word_matches(w, tokens[i + k]) for k, w in enumerate(words))
-    )
+    return len(_match_starts(words, tokens)) if words else 0
 
 
 def score(theme: Theme, title: list[str], body: list[str]) -> int:
-    """Title matches weigh TITLE_WEIGHT, body matches 1; keywords are counted once per form."""
-    keywords = {tuple(normalize(k)) for words in theme.keywords.values() for k in words}
-    return sum(
-        TITLE_WEIGHT * count_matches(" ".join(k), title) + count_matches(" ".join(k), body)
-        for k in keywords
-        if k
-    )
+    """Words of the title that match a keyword weigh TITLE_WEIGHT, of the body 1.
+
+    A place in the text counts once per theme, however many keywords match there
+    ("hybride" for fr and "hybrid" for en; "dépenses" and "dépenses de défense").
+    """
+    keywords = [normalize(k) for words in theme.keywords.values() for k in words]
+    in_title: set[int] = set()
+    in_body: set[int] = set()
+    for words in filter(None, keywords):
+        in_title |= _match_starts(words, title)
+        in_body |= _match_starts(words, body)
+    return TITLE_WEIGHT * len(in_title) + len(in_body)
 
 
 def classify(entry: Entry, themes: Iterable[Theme]) -> Classified:

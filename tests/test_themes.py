@@ -67,3 +67,30 @@ def test_normalize_folds_elisions_and_spellings() -> None:
         "defense",
         "oeuvre",
     ]
+
+
+def test_entries_list_shows_theme_score_and_why(project: Project) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["--config", str(project.config), "entries", "list", "--date", "2025-12-03", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in json.loads(result.output)}
+    assert set(rows) == {
+        "2025-12-01-budgets", "2025-12-02-kyiv-aid", "2025-12-03-drones", "2025-12-04-kosovo",
+        "2025-12-05-summit", "2025-12-06-staff",
+    }  # fmt: skip
+    drones = rows["2025-12-03-drones"]
+    assert (drones["theme"], drones["chosen_by"]) == ("hybrid", "keywords")
+    assert drones["score"] == drones["scores"]["hybrid"] == 3 + 2  # "Drones" in title; body
+    assert (rows["2025-12-05-summit"]["theme"], rows["2025-12-05-summit"]["chosen_by"]) == (
+        "summit", "editor"
+    )  # fmt: skip
+    assert (rows["2025-12-06-staff"]["theme"], rows["2025-12-06-staff"]["score"]) == ("brief", 0)
+    table = CliRunner().invoke(cli, ["--config", str(project.config), "entries", "list"])
+    assert "hybrid" in table.output and "Drones repérés au-dessus d'un port" in table.output
