@@ -38,9 +38,13 @@ def test_weekday_contradicting_its_date_is_an_error_with_file_and_line(project: 
         "wd.md",
         "---\ntitle: Conférence\ndate: 2025-12-02\nsource: https://example.org/w\n---\n"
         "Premier paragraphe.\n\nLe Secrétaire général a parlé lundi 2 décembre 2025.\n"
-        "On Tuesday, 2 December 2025 all was fine.\n",
+        "On Tuesday, 2 December 2025 all was fine. Not so le 31 novembre 2025.\n",
     )
-    (weekday,) = findings(project)["weekday-date"]
+    found = findings(project)
+    (weekday,) = found["weekday-date"]
+    assert found["date-invalid"] == [
+        f"error {project.root / 'briefings/wd.md'}:9: '31 novembre 2025' is not a real date"
+    ]
     assert weekday.startswith("error ") and weekday.endswith(
         "wd.md:8: 'lundi 2 décembre 2025' says Monday, but 2025-12-02 is a Tuesday"
     )

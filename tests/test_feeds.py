@@ -46,6 +46,12 @@ def feed_server() -> Iterator[FeedServer]:
             state.requests.append({"path": self.path, **dict(self.headers.items())})
             if self.path == "/slow":
                 time.sleep(2)
+            if self.path == "/to-file":
+                self.send_response(302)
+                self.send_header("Location", "ftp://127.0.0.1/feed.rss")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             body = state.bodies.get(self.path)
             if body is None:
                 self.send_error(404, "Not Found")
@@ -212,3 +218,14 @@ def test_import_of_a_broken_feed_fails_cleanly(project: Project) -> None:
     assert result.exit_code == 1
     assert re.search(r"^error: .*broken\.rss:\d+: malformed XML", result.output, re.MULTILINE)
     assert "Traceback" not in result.output
+
+
+def test_redirects_leave_http_never(feed_server: FeedServer) -> None:
+    with pytest.raises(FeedError, match=r"/to-file: HTTP 302 redirect to a non-http URL"):
+        fetch_url(f"{feed_server.base}/to-file", 5)
+
+
+def test_binary_feed_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "feed.rss").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(FeedError, match=r"feed\.rss: binary file, not a feed"):
+        load_feed("feed.rss", tmp_path, 5, ["fr"], "fr")

@@ -61,6 +61,20 @@ class FeedCache(Protocol):
 Fetcher = Callable[[str, float, "FeedCache | None"], bytes]
 
 
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only: never to ftp: or file: from a feed server."""
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if not is_url(newurl):
+            raise urllib.error.HTTPError(newurl, code, "redirect to a non-http URL", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
 def is_url(location: str) -> bool:
     return urlsplit(location).scheme in {"http", "https"}
 
@@ -77,7 +91,7 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
             headers["If-Modified-Since"] = cached.last_modified
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(MAX_FEED_BYTES + 1)
             etag = response.headers.get("ETag", "") or ""
             modified = response.headers.get("Last-Modified", "") or ""
