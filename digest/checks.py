@@ -107,15 +107,20 @@ def check_source(entry: Entry) -> list[Problem]:
 def check_duplicates(entries: Sequence[Entry]) -> list[Problem]:
     """Near-identical titles, or bodies sharing most of their words."""
     found: list[Problem] = []
-    words = {e.id: normalize(e.text) for e in entries}
+    titles = {e.id: " ".join(normalize(e.title)) for e in entries}
+    words = {e.id: set(normalize(e.text)) for e in entries}
     for first, second in combinations(entries, 2):
-        title_ratio = difflib.SequenceMatcher(
-            None, " ".join(normalize(first.title)), " ".join(normalize(second.title))
-        ).ratio()
-        a, b = set(words[first.id]), set(words[second.id])
-        overlap = len(a & b) / min(len(a), len(b)) if min(len(a), len(b)) >= MIN_BODY_WORDS else 0.0
-        if title_ratio >= TITLE_SIMILARITY or overlap >= BODY_OVERLAP:
-            what = "title" if title_ratio >= TITLE_SIMILARITY else "text"
+        matcher = difflib.SequenceMatcher(None, titles[first.id], titles[second.id])
+        close_title = (
+            matcher.real_quick_ratio() >= TITLE_SIMILARITY
+            and matcher.quick_ratio() >= TITLE_SIMILARITY
+            and matcher.ratio() >= TITLE_SIMILARITY
+        )
+        a, b = words[first.id], words[second.id]
+        smaller = min(len(a), len(b))
+        close_text = smaller >= MIN_BODY_WORDS and len(a & b) / smaller >= BODY_OVERLAP
+        if close_title or close_text:
+            what = "title" if close_title else "text"
             found.append(
                 _check(second, "duplicate", "warning", 1,
                        f"same story twice? its {what} is close to {_where(first)}")

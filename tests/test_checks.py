@@ -124,3 +124,17 @@ def test_send_stops_on_check_errors_unless_forced(project: Project) -> None:
     forced = run(project, "send", "--date", "2025-12-03", "--force")
     assert forced.exit_code == 0, forced.output
     assert "7 sent" in forced.output
+
+
+def test_same_story_with_another_title_is_found_by_its_text(project: Project) -> None:
+    body = (
+        "La présidence turque a diffusé aux délégations un calendrier des travaux, avec trois "
+        "séances plénières, un dîner de travail et une conférence de presse finale mercredi.\n"
+    )
+    for name, title in (("a.md", "Ordre du jour du sommet"), ("b.md", "Ce que dira Ankara")):
+        project.write_entry(
+            name, f"---\ntitle: {title}\ndate: 2025-12-04\nsource: https://example.org/{name}\n"
+            f"---\n{body}",
+        )  # fmt: skip
+    (duplicate,) = findings(project)["duplicate"]
+    assert duplicate.endswith(f"its text is close to {project.root / 'briefings/a.md'}")

@@ -137,3 +137,19 @@ def test_oversized_pasted_file_is_refused(project: Project, tmp_path: Path) -> N
     pasted.write_bytes(b"a" * (5 * 1024 * 1024 + 1))
     result = run(project, "entries", "import", str(pasted))
     assert result.exit_code == 1 and "big.txt: file is larger than 5 MB" in result.output
+
+
+def test_pasted_text_may_start_with_a_heading(project: Project, tmp_path: Path) -> None:
+    empty_folder(project)
+    pasted = tmp_path / "p.txt"
+    pasted.write_text(
+        "Drones au-dessus de la Baltique\nDes drones ont survolé un port le 3 décembre 2025.\n"
+        "Le sommet se prépare\nLes ministres se réunissent à Ankara.\n",
+        encoding="utf-8",
+    )
+    result = run(project, "entries", "import", str(pasted))
+    assert result.exit_code == 0 and "2 entries written" in result.output
+    themes = {e.title: e.themes for e in read_entries(project.settings())}
+    assert themes == {
+        "Drones au-dessus de la Baltique": ("hybrid",), "Le sommet se prépare": ("summit",)
+    }  # fmt: skip

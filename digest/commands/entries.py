@@ -111,7 +111,7 @@ def list_entries(as_json: bool, day: dt.datetime | None) -> None:
             }
         )  # fmt: skip
     for problem in collected.problems:
-        warn(problem)
+        click.echo(f"{problem.severity}: {problem}", err=True)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -117,7 +117,7 @@ def parse_pasted(text: str, path: str) -> PastedText:
     current: tuple[str, int, list[tuple[int, str]]] | None = None
     for index, (number, line) in enumerate(lines):
         following = lines[index + 1][1] if index + 1 < len(lines) else None
-        if index > 0 and _is_heading(line, following):
+        if _is_heading(line, following):
             if current is not None:
                 sections.append(PastedSection(current[0], current[1], tuple(current[2])))
             current = (line, number, [])
