@@ -50,7 +50,14 @@ def collect_entries(
     for location in settings.feeds.urls:
         try:
             items, found = load_feed(
-                location, base, settings.feeds.timeout, news.languages, news.language, cache, fetch
+                location,
+                base,
+                settings.feeds.timeout,
+                news.languages,
+                news.language,
+                cache,
+                fetch,
+                settings.tz,
             )
         except FeedError as exc:
             problems.append(exc.problem("warning"))

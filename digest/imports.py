@@ -160,7 +160,14 @@ def import_feed(
     news = settings.newsletter
     base = Path.cwd()
     items, problems = load_feed(
-        location, base, settings.feeds.timeout, news.languages, news.language, cache, fetch
+        location,
+        base,
+        settings.feeds.timeout,
+        news.languages,
+        news.language,
+        cache,
+        fetch,
+        settings.tz,
     )
     result = ImportResult(problems=problems)
     existing, _ = load_entries(

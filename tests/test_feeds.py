@@ -229,3 +229,12 @@ def test_binary_feed_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "feed.rss").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(FeedError, match=r"feed\.rss: binary file, not a feed"):
         load_feed("feed.rss", tmp_path, 5, ["fr"], "fr")
+
+
+def test_item_dates_are_days_in_the_newsletter_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    late = (FEEDS / "defence-news.rss").read_bytes().replace(b"08:30:00 GMT", b"23:30:00 GMT")
+    (utc_item, _), _ = parse_feed(late, "w.rss", ["en"], "en")
+    (paris_item, _), _ = parse_feed(late, "w.rss", ["en"], "en", ZoneInfo("Europe/Paris"))
+    assert (utc_item.date, paris_item.date) == (dt.date(2025, 12, 2), dt.date(2025, 12, 3))

@@ -8,6 +8,7 @@ because its items would otherwise be published, recorded as used, and lost.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 import io
@@ -129,10 +130,15 @@ def feed_key(guid: str, link: str, title: str, content: str) -> str:
 
 
 def parse_feed(
-    data: bytes, location: str, languages: Iterable[str], default_language: str
+    data: bytes,
+    location: str,
+    languages: Iterable[str],
+    default_language: str,
+    tz: dt.tzinfo = dt.UTC,
 ) -> tuple[list[Entry], list[Problem]]:
     """Entries of one feed document, and warnings about items that had to be left out.
 
+    Item dates are UTC in feedparser; `tz` turns them into the newsletter's calendar day.
     Raises FeedError when the document is not a well-formed feed.
     """
     if b"\x00" in data[:1024] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -178,7 +184,7 @@ def parse_feed(
             Entry(
                 id="feed-" + hashlib.sha256(key.encode()).hexdigest()[:12],
                 title=title,
-                date=dt.date(when.tm_year, when.tm_mon, when.tm_mday),
+                date=dt.datetime.fromtimestamp(calendar.timegm(when), tz).date(),
                 language=language,
                 source_url=link,
                 source_name=feed_name or (urlsplit(link).hostname or "").removeprefix("www."),
@@ -198,6 +204,7 @@ def load_feed(
     default_language: str,
     cache: FeedCache | None = None,
     fetch: Fetcher = fetch_url,
+    tz: dt.tzinfo = dt.UTC,
 ) -> tuple[list[Entry], list[Problem]]:
     """One configured feed (URL, or file path relative to `base`); raises FeedError."""
     if is_url(location):
@@ -206,4 +213,4 @@ def load_feed(
         data = read_feed_file(base / Path(location.removeprefix("file://")))
     else:
         raise FeedError(location, "feeds must be http(s) URLs or local files")
-    return parse_feed(data, location, languages, default_language)
+    return parse_feed(data, location, languages, default_language, tz)
