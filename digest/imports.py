@@ -113,7 +113,11 @@ def import_pasted(
     source: str | None = None,
     language: str | None = None,
 ) -> ImportResult:
-    """One Markdown entry per section of a pasted text; the lead opens the first entry."""
+    """One Markdown entry per section of a pasted text.
+
+    The lead (who spoke, when, where) closes the first entry, as context: nothing of the
+    text is lost, and the entry's summary still starts with its own subject.
+    """
     text = read_text(path)
     pasted = parse_pasted(text, str(path))
     result = ImportResult(problems=list(pasted.removed))
@@ -135,7 +139,7 @@ def import_pasted(
         body = section.markdown()
         if index == 0 and pasted.lead is not None:
             lead = "\n\n".join(escape_markdown(p) for p in pasted.lead[1].split("\n\n"))
-            body = f"{lead}\n\n{body}"
+            body = f"{body}\n{lead}\n"
         meta: dict[str, Any] = {"title": section.title, "date": date, **_source_fields(source)}
         meta["language"] = language
         target = folder / f"{date.isoformat()}-{slugify(section.title)}.md"

@@ -86,7 +86,8 @@ def test_own_pasted_text_sections_dates_and_debris(project: Project) -> None:
     assert entries["Des exercices plus longs et plus nombreux"].themes == ("hybrid",)
     assert entries["Une note sans thème"].themes == ()  # goes to "En bref"
     first = entries["Des exercices plus longs et plus nombreux"]
-    assert first.text.startswith("Le commandement allié a présenté")  # the lead opens it
+    assert first.text.startswith("Le porte-parole Jan Verhoeven")
+    assert first.text.endswith("tensions persistantes sur le flanc est.")  # the lead, last
     assert "<li>un exercice de lutte contre les drones en Pologne.</li>" in first.body_html
     assert all(e.source_name == "Service de presse" and str(e.date) == "2025-12-04"
                for e in entries.values())  # fmt: skip
