@@ -93,7 +93,9 @@ def _sentences(text: str) -> list[str]:
 
 def _trim(figure: str) -> str:
     words = figure.split()
-    while len(words) > 1 and words[-1].casefold() in _TRAILING_WORDS:
+    while len(words) > 1 and (
+        words[-1].casefold() in _TRAILING_WORDS or re.match(r"^[dl]['’]", words[-1].casefold())
+    ):
         words.pop()
     return " ".join(words)
 
