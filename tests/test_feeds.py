@@ -238,3 +238,11 @@ def test_item_dates_are_days_in_the_newsletter_time_zone() -> None:
     (utc_item, _), _ = parse_feed(late, "w.rss", ["en"], "en")
     (paris_item, _), _ = parse_feed(late, "w.rss", ["en"], "en", ZoneInfo("Europe/Paris"))
     assert (utc_item.date, paris_item.date) == (dt.date(2025, 12, 2), dt.date(2025, 12, 3))
+
+
+def test_mislabelled_encoding_is_read_and_reported() -> None:
+    entries, problems = load_feed("latin1-mislabelled.rss", FEEDS, 5, ["fr"], "fr")
+    assert [e.title for e in entries] == ["Défense aérienne : accord signé"]
+    assert [str(p) for p in problems] == [
+        "latin1-mislabelled.rss: document declared as utf-8, but parsed as windows-1252"
+    ]

@@ -157,6 +157,8 @@ def parse_feed(
     feed_name = html_to_text(clean_html(str(parsed.feed.get("title", "") or "")))
     entries: list[Entry] = []
     problems: list[Problem] = []
+    if error is not None:  # recoverable, e.g. a wrong declared encoding: read, but say so
+        problems.append(Problem("feed-encoding", "warning", location, 0, f"{error}"))
     for number, item in enumerate(parsed.entries, start=1):
         title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
         link = str(item.get("link", "") or "")
