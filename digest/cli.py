@@ -9,6 +9,8 @@ import click
 
 from digest import __version__
 from digest.commands import DigestGroup, config_option
+from digest.commands.check import check
+from digest.commands.entries import entries
 from digest.commands.issue import build, send
 from digest.commands.preview import preview
 from digest.commands.schedule import schedule
@@ -32,6 +34,8 @@ cli.add_command(send)
 cli.add_command(subscribers)
 cli.add_command(schedule)
 cli.add_command(preview)
+cli.add_command(entries)
+cli.add_command(check)
 
 
 def main() -> None:

@@ -46,6 +46,12 @@ class EntriesSettings:
 
 
 @dataclass(frozen=True)
+class FeedsSettings:
+    urls: tuple[str, ...] = ()
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     path: Path = Path("subscribers/digest.db")
 
@@ -102,6 +108,7 @@ _SECTIONS: dict[str, type] = {
     "smtp": SmtpSettings,
     "security": SecuritySettings,
     "schedule": ScheduleSettings,
+    "feeds": FeedsSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
@@ -121,6 +128,7 @@ class Settings:
     smtp: SmtpSettings
     security: SecuritySettings
     schedule: ScheduleSettings
+    feeds: FeedsSettings = field(default_factory=FeedsSettings)
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -308,6 +316,8 @@ def _check(settings: Settings) -> None:
     for key in ("sender", "reply_to", "name", "list_id", "postal_address"):
         if any(c in getattr(news, key) for c in "\r\n"):
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
+    if settings.feeds.timeout <= 0:
+        raise ConfigError(f"{path}: [feeds] timeout: must be a positive number of seconds")
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
     _check_schedule(path, settings.schedule)

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from digest import pipeline
 from digest.assemble import assemble_issue
+from digest.checks import run_checks
 from digest.config import Settings
 from digest.delivery.transport import Transport
 from digest.due import Action, IssueState, NextFire, current_period, decide
+from digest.entries import record_published
 from digest.errors import NotSentError, SendBusyError, TransientDeliveryError
 from digest.models import Message
 from digest.sendlock import holder, lock_path, send_lock
@@ -28,12 +30,10 @@ Checks = Callable[[pipeline.Edition], Sequence[str]]
 
 
 def editorial_checks(edition: pipeline.Edition) -> list[str]:
-    """Errors that must stop an automatic send.
-
-    An adapter: issue 3 adds `digest.checks.run_checks`; until it lands there are no
-    editorial checks, so this finds none. Call run_checks from here once it exists.
-    """
-    return []
+    """Editorial-check errors, which stop an automatic send (an editor may --force)."""
+    issue = edition.issue
+    found = run_checks(edition.settings, issue.entries, issue, edition.now)
+    return [str(check) for check in found if check.is_error]
 
 
 class SendStopped(TransientDeliveryError):
@@ -86,6 +86,7 @@ def send_edition(
     if stop is not None:
         transport = StopAwareTransport(transport, stop)
     sent: list[str] = []
+    record_published(store, edition.issue)  # feed items go out in this issue only, ever
     try:
         summary = pipeline.send(edition, store, transport, on_sent=lambda a, _r: sent.append(a))
     except SendStopped:

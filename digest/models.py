@@ -40,6 +40,17 @@ class Entry:
     themes: tuple[str, ...] = ()
     """Theme ids chosen by the editor; they win over the classifier."""
     path: Path | None = None
+    # -- entries area (sources, checks, highlights) --
+    guid: str = ""
+    """Feed identity (GUID, else link, else content hash); empty for hand-written entries."""
+    markdown: str = ""
+    """The body as written (Markdown), for checks that need the editor's own text."""
+    body_line: int = 1
+    """Line of the file where the body starts, so checks can point at a line."""
+    pins: tuple[str, ...] = ()
+    """Highlights (figures or quotes) the editor pinned in front matter."""
+    drops: tuple[str, ...] = ()
+    """Highlights the editor dropped in front matter."""
 
 
 @dataclass(frozen=True)

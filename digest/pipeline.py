@@ -20,11 +20,12 @@ from digest.delivery.file import ConsoleTransport, FileTransport
 from digest.delivery.mime import ListHeaders, MessageFactory
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.delivery.transport import Transport
+from digest.entries import gather_entries
 from digest.errors import DigestError, PermanentDeliveryError
 from digest.models import Entry, Issue, Message, Subscriber, Variant
 from digest.render.i18n import reader_name
 from digest.render.variant import CompiledVariant, Highlights, render_variant
-from digest.sources.markdown import load_entries
+from digest.sources.problems import Problem, raise_for_errors
 from digest.store import Store
 from digest.tokens import Signer, secret_key
 
@@ -37,13 +38,19 @@ def local_today(settings: Settings, now: dt.datetime) -> dt.date:
     return now.astimezone(settings.tz).date()
 
 
-def read_entries(settings: Settings) -> list[Entry]:
-    return load_entries(
-        settings.entries.dir,
-        (t.id for t in settings.themes),
-        settings.newsletter.languages,
-        settings.newsletter.language,
-    )
+def read_entries(
+    settings: Settings,
+    day: dt.date | None = None,
+    on_warning: Callable[[Problem], None] | None = None,
+) -> list[Entry]:
+    """Entries from Markdown files and feeds; every unusable entry is listed in one
+    SourceError (the editor must act), warnings (a feed that failed) go to `on_warning`."""
+    collected = gather_entries(settings, day)
+    raise_for_errors(list(collected.problems))
+    for problem in collected.warnings:
+        if on_warning is not None:
+            on_warning(problem)
+    return list(collected.entries)
 
 
 def assemble(settings: Settings, entries: Iterable[Entry], day: dt.date) -> Issue:

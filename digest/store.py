@@ -60,6 +60,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_status ON deliveries(issue_key, status);
     """,
+    # entries: feed cache for conditional requests, and feed items published once, ever
+    """
+    CREATE TABLE feed_cache (
+        url TEXT PRIMARY KEY,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        body BLOB NOT NULL,
+        fetched_at TEXT NOT NULL
+    );
+    CREATE TABLE feed_items (
+        key TEXT PRIMARY KEY,
+        issue_key TEXT NOT NULL,
+        feed TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL DEFAULT '',
+        recorded_at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -228,6 +245,49 @@ class Store:
             "SELECT created_at, completed_at FROM issues WHERE key = ?", (key,)
         ).fetchone()
         return None if row is None else (row["created_at"], row["completed_at"])
+
+    # -- entries: feed cache and feed items published once ---------------------------
+
+    def feed_cache(self, url: str) -> FeedCacheRow | None:
+        row = self.db.execute("SELECT * FROM feed_cache WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        return FeedCacheRow(row["etag"], row["last_modified"], bytes(row["body"]))
+
+    def save_feed_cache(self, url: str, etag: str, last_modified: str, body: bytes) -> None:
+        self.db.execute(
+            """INSERT INTO feed_cache (url, etag, last_modified, body, fetched_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT(url) DO UPDATE SET etag=excluded.etag,
+                   last_modified=excluded.last_modified, body=excluded.body,
+                   fetched_at=excluded.fetched_at""",
+            (url, etag, last_modified, body, _now()),
+        )
+
+    def published_feed_items(self) -> dict[str, str]:
+        """Feed item key -> the issue it went out in."""
+        rows = self.db.execute("SELECT key, issue_key FROM feed_items")
+        return {key: issue_key for key, issue_key in rows}
+
+    def record_feed_items(self, issue_key: str, items: Iterable[tuple[str, str, str]]) -> int:
+        """Record (key, feed, title) as published in `issue_key`; the first issue wins."""
+        now = _now()
+        with self.transaction() as db:
+            return sum(
+                db.execute(
+                    """INSERT OR IGNORE INTO feed_items (key, issue_key, feed, title, recorded_at)
+                       VALUES (?, ?, ?, ?, ?)""",
+                    (key, issue_key, feed, title, now),
+                ).rowcount
+                for key, feed, title in items
+            )
+
+
+@dataclass(frozen=True)
+class FeedCacheRow:
+    etag: str
+    last_modified: str
+    body: bytes
 
 
 def _subscriber(row: sqlite3.Row) -> Subscriber:

@@ -1,8 +1,10 @@
 """Classify entries into themes by their configured keywords, in French and English.
 
-Matching is on whole words, ignoring case and accents, and lets a keyword take simple
-inflections ("drone" matches "drones", "ukrain" stems match "ukrainienne" only when
-configured as such), so editors list lemmas rather than every form. Pure functions.
+Matching is on whole words, ignoring case and accents, British/American spelling
+("defence"/"defense"), and lets a keyword take simple inflections: "drone" matches
+"drones", "Ukraine" matches "ukrainienne" and "Ukrainian" (the keyword's final -e/-s is
+dropped before the ending is added), so editors list lemmas rather than every form.
+Pure functions.
 """
 
 from __future__ import annotations
@@ -21,35 +23,62 @@ _SUFFIXES = ("", "s", "e", "es", "x", "n", "ne", "nes", "ns", "an", "ans", "ian"
              "ien", "iens", "ienne", "iennes", "al", "aux", "ale", "ales", "ing", "ed")  # fmt: skip
 
 
+# British spellings folded into American ones so either spelling of a keyword matches.
+_SPELLINGS = {"defence": "defense", "defences": "defenses", "offence": "offense",
+              "licence": "license", "programme": "program", "programmes": "programs"}  # fmt: skip
+# French elisions: "l'armée", "d'Ankara" are the words "armee", "ankara".
+_ELISION_RE = re.compile(r"\b(?:l|d|qu|n|s|j|m|t|c|jusqu|lorsqu|puisqu)['’]")
+
+
 def normalize(text: str) -> list[str]:
-    """Lowercase ASCII word tokens: accents stripped, punctuation dropped."""
+    """Lowercase ASCII word tokens: accents and elisions stripped, punctuation dropped."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _WORD_RE.findall(plain.replace("œ", "oe").replace("æ", "ae"))
+    plain = _ELISION_RE.sub(" ", plain.replace("œ", "oe").replace("æ", "ae"))
+    return [_SPELLINGS.get(word, word) for word in _WORD_RE.findall(plain)]
+
+
+def _stem(keyword: str) -> str:
+    """The keyword without a final -s/-x then -e, so inflected endings can be added."""
+    stem = keyword[:-1] if len(keyword) > 4 and keyword[-1] in "sx" else keyword
+    return stem[:-1] if len(stem) > 4 and stem.endswith("e") else stem
 
 
 def _word_matches(keyword: str, token: str) -> bool:
-    if not token.startswith(keyword):
-        return False
-    return token[len(keyword) :] in _SUFFIXES
+    if token == keyword:
+        return True
+    stem = _stem(keyword)
+    return token.startswith(stem) and token[len(stem) :] in _SUFFIXES
+
+
+def _match_starts(words: list[str], tokens: list[str]) -> set[int]:
+    span = len(words)
+    return {
+        i
+        for i in range(len(tokens) - span + 1)
+        if all(_word_matches(w, tokens[i + k]) for k, w in enumerate(words))
+    }
 
 
 def count_matches(keyword: str, tokens: list[str]) -> int:
     """How often a (possibly multi-word) keyword occurs in a token list."""
     words = normalize(keyword)
-    if not words:
-        return 0
-    span = len(words)
-    return sum(
-        1
-        for i in range(len(tokens) - span + 1)
-        if all(_word_matches(w, tokens[i + k]) for k, w in enumerate(words))
-    )
+    return len(_match_starts(words, tokens)) if words else 0
 
 
 def score(theme: Theme, title: list[str], body: list[str]) -> int:
-    keywords = {k for words in theme.keywords.values() for k in words}
-    return sum(TITLE_WEIGHT * count_matches(k, title) + count_matches(k, body) for k in keywords)
+    """Words of the title that match a keyword weigh TITLE_WEIGHT, of the body 1.
+
+    A place in the text counts once per theme, however many keywords match there
+    ("hybride" for fr and "hybrid" for en; "dépenses" and "dépenses de défense").
+    """
+    keywords = [normalize(k) for words in theme.keywords.values() for k in words]
+    in_title: set[int] = set()
+    in_body: set[int] = set()
+    for words in filter(None, keywords):
+        in_title |= _match_starts(words, title)
+        in_body |= _match_starts(words, body)
+    return TITLE_WEIGHT * len(in_title) + len(in_body)
 
 
 def classify(entry: Entry, themes: Iterable[Theme]) -> Classified:

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from digest.entries import collect_entries
 from digest.errors import SourceError
 from digest.pipeline import read_entries
 from tests.conftest import Project
@@ -71,4 +72,30 @@ def test_non_utf8_and_binary_files_are_refused(project: Project) -> None:
         read_entries(project.settings())
     (project.root / "briefings" / "latin1.md").write_bytes(b"\x00\x01binary")
     with pytest.raises(SourceError, match="binary file"):
+        read_entries(project.settings())
+
+
+def test_every_bad_file_is_reported_and_the_good_ones_are_still_read(project: Project) -> None:
+    project.write_entry("bad-date.md", "---\ntitle: T\ndate: demain\n---\nx\n")
+    (project.root / "briefings" / "bin.md").write_bytes(b"\x00\x01binary")
+    big = project.root / "briefings" / "big.md"
+    big.write_bytes(b"---\ntitle: T\ndate: 2025-12-02\n---\n" + b"a" * (5 * 1024 * 1024))
+    collected = collect_entries(project.settings())
+    assert len(collected.entries) == 7  # every fixture entry still read
+    assert sorted(str(p).rsplit("/", 1)[-1] for p in collected.errors) == [
+        "bad-date.md:3: date: missing or unreadable 'demain' (use YYYY-MM-DD)",
+        "big.md: file is larger than 5 MB",
+        "bin.md: binary file, not a Markdown entry",
+    ]
+    with pytest.raises(SourceError) as caught:  # building stops: the editor must act
+        read_entries(project.settings())
+    assert len(str(caught.value).splitlines()) == 3
+
+
+def test_highlights_front_matter_is_validated(project: Project) -> None:
+    project.write_entry(
+        "pins.md",
+        "---\ntitle: T\ndate: 2025-12-02\nhighlights:\n  pin: ['5 %']\n  drop: 3\n---\nx\n",
+    )
+    with pytest.raises(SourceError, match=r"pins\.md:4: highlights: drop must be a list"):
         read_entries(project.settings())

@@ -70,8 +70,13 @@ date_option = click.option(
 )
 
 
+def warn(problem: object) -> None:
+    click.echo(f"warning: {problem}", err=True)
+
+
 def edition_for(settings: Settings, day: dt.datetime | None) -> pipeline.Edition:
     now = utc_now()
     date = day.date() if day else pipeline.local_today(settings, now)
-    issue = pipeline.assemble(settings, pipeline.read_entries(settings), date)
+    entries = pipeline.read_entries(settings, date, on_warning=warn)
+    issue = pipeline.assemble(settings, entries, date)
     return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)

@@ -15,6 +15,7 @@ from digest.commands import (
     settings_from_context,
     utc_now,
 )
+from digest.commands.check import stop_on_check_errors
 from digest.commands.proof import send_test_proof
 from digest.errors import DigestError
 from digest.schedule import next_fire_for
@@ -58,6 +59,7 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
 @click.command()
 @config_option
 @date_option
+@click.option("--force", is_flag=True, help="Send even if editorial checks find errors.")
 @click.option(
     "--if-due",
     is_flag=True,
@@ -79,7 +81,11 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
     help="Variant of the proof, e.g. en:all or fr:spending|ukraine (default: config language).",
 )
 def send(
-    day: dt.datetime | None, if_due: bool, test_to: str | None, variant_label: str | None
+    day: dt.datetime | None,
+    force: bool,
+    if_due: bool,
+    test_to: str | None,
+    variant_label: str | None,
 ) -> None:
     """Send the week's issue to every active subscriber through the configured transport.
 
@@ -109,7 +115,9 @@ def send(
             return
         result = report.result
     else:
-        result = jobs.run_send(edition_for(settings, day))
+        edition = edition_for(settings, day)
+        stop_on_check_errors(settings, edition, force)
+        result = jobs.run_send(edition)
     summary, counts = result.summary, result.counts
     verb = "resumed" if summary.resumed else "sent"
     click.echo(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from jinja2 import TemplateError
 from digest.assemble import sections_for
 from digest.config import NewsletterSettings
 from digest.errors import RenderError
+from digest.highlights import highlights as find_highlights
 from digest.models import Entry, Issue, Section, Variant
 from digest.render.environment import make_environment
 from digest.render.i18n import long_date
@@ -93,8 +94,12 @@ def render_variant(
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
-    shown = {e.id for s in sections for e in s.entries}
-    figures, quote = (highlights or Highlights()).for_entries(shown)
+    if highlights is None:
+        # Picked among this reader's sections, so a one-theme reader still gets figures.
+        picked = find_highlights(replace(issue, sections=sections))
+        figures, quote = list(picked.key_figures), picked.quote
+    else:
+        figures, quote = highlights.for_entries({e.id for s in sections for e in s.entries})
     context = {
         "newsletter": newsletter,
         "key_figures": figures,

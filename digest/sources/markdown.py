@@ -1,6 +1,7 @@
 """Entries written as Markdown files with YAML (`---`) or TOML (`+++`) front matter.
 
-Errors name the file and the line, because an editor fixes them in a text editor.
+Errors name the file and the line, because an editor fixes them in a text editor. A bad
+file becomes a Problem and the other files are still read.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,26 +17,30 @@ from urllib.parse import urlsplit
 import yaml
 from markdown_it import MarkdownIt
 
-from digest.errors import SourceError
 from digest.models import Entry
+from digest.sources.problems import EntryError, Problem
 from digest.sources.sanitize import clean_html, html_to_text
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes"}
+KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes", "guid", "highlights"}
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
 def load_entries(
     folder: Path, theme_ids: Iterable[str], languages: Iterable[str], default_language: str
-) -> list[Entry]:
-    """Every `*.md` entry in `folder`, sorted by file name; the first bad one raises."""
+) -> tuple[list[Entry], list[Problem]]:
+    """Every usable `*.md` entry in `folder`, sorted by file name, and a problem per bad one."""
     if not folder.is_dir():
-        raise SourceError(f"{folder}: entries folder not found")
+        return [], [Problem("entries-folder", "error", str(folder), 0, "entries folder not found")]
     known_themes, known_languages = set(theme_ids), set(languages)
-    return [
-        parse_entry(path, known_themes, known_languages, default_language)
-        for path in sorted(folder.glob("*.md"))
-    ]
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.md")):
+        try:
+            entries.append(parse_entry(path, known_themes, known_languages, default_language))
+        except EntryError as exc:
+            problems.append(exc.problem())
+    return entries, problems
 
 
 def parse_entry(
@@ -43,33 +48,33 @@ def parse_entry(
 ) -> Entry:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise SourceError(f"{path}: file is larger than 5 MB")
+            raise EntryError(path, 0, "file is larger than 5 MB", "entry-too-large")
         raw = path.read_bytes()
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
+        raise EntryError(path, 0, f"cannot read: {exc.strerror}", "entry-unreadable") from None
     if b"\x00" in raw:
-        raise SourceError(f"{path}: binary file, not a Markdown entry")
+        raise EntryError(path, 0, "binary file, not a Markdown entry", "entry-binary")
     try:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError(f"{path}:{line}: not valid UTF-8") from None
-    meta, body = _split_front_matter(path, source)
+        raise EntryError(path, line, "not valid UTF-8", "entry-encoding") from None
+    meta, body, body_line = _split_front_matter(path, source)
     meta.setdefault("language", default_language)
-    return _entry_from(path, meta, body, theme_ids, languages)
+    return _entry_from(path, meta, body, theme_ids, languages, body_line)
 
 
-def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str]:
-    """Front matter as a dict, and the Markdown body."""
+def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str, int]:
+    """Front matter as a dict, the Markdown body, and the line the body starts on."""
     lines = source.splitlines(keepends=True)
     fence = lines[0].strip() if lines else ""
     if fence not in {"---", "+++"}:
-        raise SourceError(f"{path}:1: missing front matter (start the file with --- or +++)")
+        raise EntryError(path, 1, "missing front matter (start the file with --- or +++)")
     for index in range(1, len(lines)):
         if lines[index].strip() == fence:
             break
     else:
-        raise SourceError(f"{path}:1: front matter is not closed by {fence}")
+        raise EntryError(path, 1, f"front matter is not closed by {fence}")
     header = "".join(lines[1:index])
     body = "".join(lines[index + 1 :])
     try:
@@ -78,16 +83,16 @@ def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SourceError(f"{path}:{line}: front matter: {problem}") from None
+        raise EntryError(path, line, f"front matter: {problem}") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) + 1 if match else 1
-        raise SourceError(f"{path}:{line}: front matter: {exc}") from None
+        raise EntryError(path, line, f"front matter: {exc}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        raise SourceError(f"{path}:2: front matter must be a mapping of keys to values")
-    return meta, body
+        raise EntryError(path, 2, "front matter must be a mapping of keys to values")
+    return meta, body, index + 2
 
 
 def _line_of(path: Path, key: str) -> int:
@@ -107,23 +112,26 @@ def _entry_from(
     body: str,
     theme_ids: set[str],
     languages: set[str],
+    body_line: int = 1,
 ) -> Entry:
-    def fail(key: str, message: str) -> SourceError:
-        return SourceError(f"{path}:{_line_of(path, key)}: {key}: {message}")
+    def fail(key: str, message: str) -> EntryError:
+        return EntryError(path, _line_of(path, key), f"{key}: {message}")
 
     unknown = sorted(set(meta) - KNOWN_KEYS)
     if unknown:
         raise fail(unknown[0], f"unknown front matter key (known: {', '.join(sorted(KNOWN_KEYS))})")
     title = meta.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise SourceError(f"{path}:{_line_of(path, 'title')}: title: missing or empty")
+        raise EntryError(path, _line_of(path, "title"), "title: missing or empty")
     if any(c in title for c in "\r\n"):
         raise fail("title", "must be a single line")
     date = _parse_date(meta.get("date"))
     if date is None:
-        raise SourceError(
-            f"{path}:{_line_of(path, 'date')}: date: missing or unreadable "
-            f"{meta.get('date')!r} (use YYYY-MM-DD)"
+        raise EntryError(
+            path,
+            _line_of(path, "date"),
+            f"date: missing or unreadable {meta.get('date')!r} (use YYYY-MM-DD)",
+            "entry-date",
         )
     language = meta.get("language")
     if language not in languages:
@@ -143,6 +151,10 @@ def _entry_from(
     if source_name.startswith("www."):
         source_name = source_name[4:]
 
+    guid = meta.get("guid", "") or ""
+    if not isinstance(guid, str):
+        raise fail("guid", "must be a string")
+    pins, drops = _highlights(meta.get("highlights"), fail)
     body_html = clean_html(_MARKDOWN.render(body))
     return Entry(
         id=path.stem,
@@ -155,7 +167,42 @@ def _entry_from(
         text=html_to_text(body_html),
         themes=tuple(themes),
         path=path,
+        guid=guid,
+        markdown=body,
+        body_line=body_line,
+        pins=pins,
+        drops=drops,
     )
+
+
+def _highlights(
+    value: Any, fail: Callable[[str, str], EntryError]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`highlights: {pin: [...], drop: [...]}`: texts of figures or quotes to force or hide."""
+    if value is None:
+        return (), ()
+    if not isinstance(value, dict) or set(value) - {"pin", "drop"}:
+        raise fail("highlights", "must be a mapping with 'pin' and/or 'drop' lists")
+    lists: list[tuple[str, ...]] = []
+    for key in ("pin", "drop"):
+        items = value.get(key, []) or []
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise fail("highlights", f"{key} must be a list of texts")
+        lists.append(tuple(" ".join(i.split()) for i in items))
+    return lists[0], lists[1]
+
+
+def render_markdown(body: str) -> str:
+    """Sanitized HTML of a Markdown body, exactly as an entry file's body is rendered."""
+    return clean_html(_MARKDOWN.render(body))
+
+
+def entry_file_text(meta: dict[str, Any], body: str) -> str:
+    """A Markdown entry file: YAML front matter (quoted safely by the YAML library) and body."""
+    header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    return f"---\n{header}---\n{body.rstrip()}\n"
 
 
 def _parse_date(value: Any) -> dt.date | None:

@@ -1,0 +1,122 @@
+"""`digest entries import` and `digest entries list`: bring entries in, and see how the
+classifier files them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from digest.commands import DATE, config_option, settings_from_context, warn
+from digest.entries import gather_entries
+from digest.imports import ImportResult, import_feed, import_pasted, looks_like_feed
+from digest.models import BRIEF_THEME_ID
+from digest.sources.feed import is_url
+from digest.store import Store
+from digest.themes import classify
+
+
+@click.group()
+def entries() -> None:
+    """Import and inspect briefing entries."""
+
+
+@entries.command("import")
+@config_option
+@click.argument("source_file", metavar="FILE|URL")
+@click.option("--date", "day", type=DATE, default=None, help="Date of the entries, YYYY-MM-DD "
+              "(default: the first date written in the text).")  # fmt: skip
+@click.option("--source", default=None, help="Source URL, or a source name, for every entry.")
+@click.option("--language", default=None, help="Language of a pasted text (default: config).")
+def import_entries(
+    source_file: str, day: dt.datetime | None, source: str | None, language: str | None
+) -> None:
+    """Turn a pasted press text, or an RSS/Atom feed (file or URL), into Markdown entries.
+
+    A pasted text gives one entry per section (a short heading line, then its paragraphs);
+    leftovers of broken markup are removed and reported. Existing files are never
+    overwritten, and feed items already imported or published are skipped.
+
+    \b
+    Example:
+      digest entries import pasted/rutte.txt --source https://www.nato.int/ --date 2025-12-02
+      digest entries import https://example.org/feed.xml
+    """
+    settings = settings_from_context()
+    if language and language not in settings.newsletter.languages:
+        raise click.BadParameter(f"{language!r} is not one of {settings.newsletter.languages}")
+    if looks_like_feed(source_file):
+        with Store(settings.store.path) as store:
+            result = import_feed(
+                settings,
+                source_file,
+                source,
+                cache=store if is_url(source_file) else None,
+                published=store.published_feed_items(),
+            )
+    else:
+        result = import_pasted(
+            settings, Path(source_file), day.date() if day else None, source, language
+        )
+    _report(result)
+
+
+def _report(result: ImportResult) -> None:
+    for problem in result.problems:
+        warn(problem)
+    for written in result.written:
+        click.echo(f"wrote {written.path} [{written.theme_id} {written.score}] {written.title}")
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped}")
+    click.echo(f"{len(result.written)} entr{'y' if len(result.written) == 1 else 'ies'} written")
+    if any(p.id == "weekday-date" for p in result.problems):
+        click.echo("run `digest check` after fixing the date in the entry text")
+
+
+@entries.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--date", "day", type=DATE, default=None, help="Only the week of this day.")
+def list_entries(as_json: bool, day: dt.datetime | None) -> None:
+    """List entries with the theme each goes to and its score, so editors see why.
+
+    The score counts keyword matches, a title match weighing 3; `editor` means the
+    front matter's `themes` chose it; `brief` means no theme matched.
+
+    \b
+    Example:
+      digest entries list --date 2025-12-02 --json
+    """
+    settings = settings_from_context()
+    collected = gather_entries(settings, day.date() if day else None)
+    rows = []
+    for entry in sorted(collected.entries, key=lambda e: (e.date, e.id)):
+        if day is not None and entry.date.isocalendar()[:2] != day.date().isocalendar()[:2]:
+            continue
+        found = classify(entry, settings.themes)
+        rows.append(
+            {
+                "id": entry.id,
+                "date": entry.date.isoformat(),
+                "title": entry.title,
+                "theme": found.theme_id,
+                "score": found.score,
+                "chosen_by": "editor" if entry.themes else (
+                    "none" if found.theme_id == BRIEF_THEME_ID else "keywords"
+                ),
+                "scores": found.scores,
+                "origin": str(entry.path) if entry.path else f"feed {entry.guid}",
+            }
+        )  # fmt: skip
+    for problem in collected.problems:
+        click.echo(f"{problem.severity}: {problem}", err=True)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['date']}  {row['theme']:<10} {row['score']:>3} {row['chosen_by']:<8} "
+            f"{row['title']}"
+        )

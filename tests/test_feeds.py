@@ -1,0 +1,248 @@
+"""Feeds: real files and a real HTTP server on 127.0.0.1; hostile HTML; broken XML;
+conditional requests; a feed item published in one issue only, ever."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from digest.cli import cli
+from digest.entries import gather_entries
+from digest.sources.feed import FeedError, fetch_url, load_feed, parse_feed
+from digest.store import Store
+from tests.conftest import FIXTURES, Project
+
+FEEDS = FIXTURES / "feeds"
+ETAG = '"wire-v1"'
+MODIFIED = "Tue, 02 Dec 2025 09:00:00 GMT"
+
+
+@dataclass
+class FeedServer:
+    base: str
+    requests: list[dict[str, str]] = field(default_factory=list)
+    bodies: dict[str, bytes] = field(default_factory=dict)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """Serves fixture feeds with ETag/Last-Modified, answering 304 to matching validators;
+    /slow sleeps past any test timeout and /missing is a 404."""
+    state = FeedServer(base="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests.append({"path": self.path, **dict(self.headers.items())})
+            if self.path == "/slow":
+                time.sleep(2)
+            if self.path == "/to-file":
+                self.send_response(302)
+                self.send_header("Location", "ftp://127.0.0.1/feed.rss")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = state.bodies.get(self.path)
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            if (
+                self.headers.get("If-None-Match") == ETAG
+                or self.headers.get("If-Modified-Since") == MODIFIED
+            ):
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("ETag", ETAG)
+            self.send_header("Last-Modified", MODIFIED)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    state.bodies["/wire.rss"] = (FEEDS / "defence-news.rss").read_bytes()
+    state.bodies["/slow"] = b""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run(project: Project, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(project.config), *args], env=env)
+
+
+def test_rss_items_become_entries_and_bad_items_are_reported() -> None:
+    entries, problems = parse_feed(
+        (FEEDS / "defence-news.rss").read_bytes(), "wire.rss", ["fr", "en"], "fr"
+    )
+    assert [e.title for e in entries] == [
+        "Nordic allies pool orders for air defence interceptors",
+        "Second Black Sea convoy escorted to Odesa",
+    ]
+    first, second = entries
+    assert first.date == dt.date(2025, 12, 2) and first.language == "en"
+    assert first.source_name == "Defence Desk Wire"
+    assert first.guid == "guid:wire-2025-12-02-001"
+    assert second.guid == "link:https://wire.example.org/2025/12/black-sea-convoy"
+    assert [str(p) for p in problems] == ["wire.rss: item 3 (Undated note from the wire): "
+                                          "no readable date; skipped"]  # fmt: skip
+
+
+def test_hostile_feed_html_is_sanitized() -> None:
+    (entry,), _ = parse_feed((FEEDS / "hostile.atom").read_bytes(), "h.atom", ["fr", "en"], "en")
+    html = entry.body_html.lower()
+    for banned in ("<script", "<iframe", "<object", "<embed", "<form", "<input", "<style",
+                   "<meta", "<svg", "<img", "<math", "javascript", "vbscript", "data:",
+                   "onclick", "onerror", "onload", "onmouseover", "style="):  # fmt: skip
+        assert banned not in html, banned
+    hrefs = [h.strip() for h in re.findall(r'href="([^"]*)"', entry.body_html)]
+    assert hrefs == ["https://safe.example.org/ok"]
+    assert "Texte" in entry.text and "visible." in entry.text and "Fin du texte." in entry.text
+    assert entry.title == "Drones au-dessus du port" and entry.source_url == ""
+    assert entry.language == "fr" and entry.source_name == "Flux piégé"
+
+
+def test_broken_xml_names_the_file_and_line() -> None:
+    with pytest.raises(FeedError, match=r"broken\.rss:\d+: malformed XML") as caught:
+        load_feed("broken.rss", FEEDS, 5, ["fr", "en"], "fr")
+    assert caught.value.line > 1
+    with pytest.raises(FeedError, match="not an RSS or Atom feed"):
+        parse_feed(b'<?xml version="1.0"?><note><to>x</to></note>', "n.xml", ["fr"], "fr")
+
+
+def test_conditional_requests_get_304_and_reuse_the_cached_body(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    url = f"{feed_server.base}/wire.rss"
+    with Store(tmp_path / "s.db") as store:
+        first = fetch_url(url, 5, store)
+        second = fetch_url(url, 5, store)
+    assert first == second == (FEEDS / "defence-news.rss").read_bytes()
+    assert "If-None-Match" not in feed_server.requests[0]
+    assert feed_server.requests[1]["If-None-Match"] == ETAG
+    assert feed_server.requests[1]["If-Modified-Since"] == MODIFIED
+
+
+def test_failing_feeds_are_reported_and_the_issue_still_builds(
+    project: Project, feed_server: FeedServer
+) -> None:
+    feeds = ",".join(
+        [f"{feed_server.base}/wire.rss", f"{feed_server.base}/missing", f"{feed_server.base}/slow",
+         str(FEEDS / "broken.rss"), str(FEEDS / "hostile.atom")]
+    )  # fmt: skip
+    env = {"DIGEST_FEEDS_URLS": feeds, "DIGEST_FEEDS_TIMEOUT": "0.5"}
+    result = run(
+        project, "build", "--date", "2025-12-03", "--out", str(project.root / "o"), env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "issue 2025-W49 (vol. 1, no. 49): 9 entries" in result.output
+    assert re.search(r"warning: http://127\.0\.0\.1:\d+/missing: HTTP 404", result.output)
+    assert re.search(r"warning: http://127\.0\.0\.1:\d+/slow: cannot fetch: .*timed out",
+                     result.output)  # fmt: skip
+    assert re.search(r"warning: .*broken\.rss:\d+: malformed XML", result.output)
+    html = (project.root / "o" / "issue.html").read_text(encoding="utf-8")
+    assert "Nordic allies pool orders" in html and "Drones au-dessus du port" in html
+    assert "javascript" not in html.lower() and "half a story" not in html.lower()
+
+
+def test_a_feed_item_is_published_in_one_issue_only(project: Project, tmp_path: Path) -> None:
+    feed = tmp_path / "wire.rss"
+    original = (FEEDS / "defence-news.rss").read_text(encoding="utf-8")
+    feed.write_text(original, encoding="utf-8")
+    env = {"DIGEST_FEEDS_URLS": str(feed)}
+    run(project, "subscribers", "import", str(project.root / "subscribers" / "sample.csv"))
+    sent = run(project, "send", "--date", "2025-12-03", env=env)
+    assert sent.exit_code == 0, sent.output
+    first_eml = sorted((project.root / "outbox").glob("*.eml"))[0]
+    message = message_from_bytes(first_eml.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    plain = message.get_body(("plain",))
+    assert plain is not None and "Nordic allies pool orders" in plain.get_content()
+
+    # The wire re-dates the same item (same GUID) into the next week: it must not return.
+    feed.write_text(original.replace("Tue, 02 Dec 2025", "Tue, 09 Dec 2025"), encoding="utf-8")
+    settings = project.settings(**env)
+    next_week = gather_entries(settings, dt.date(2025, 12, 10))
+    assert "Nordic allies pool orders for air defence interceptors" not in {
+        e.title for e in next_week.entries
+    }
+    same_week = gather_entries(settings, dt.date(2025, 12, 3))  # a rebuild of W49 keeps it
+    assert "Nordic allies pool orders for air defence interceptors" in {
+        e.title for e in same_week.entries
+    }
+    with Store(settings.store.path) as store:
+        published = store.published_feed_items()
+    assert published["guid:wire-2025-12-02-001"] == "2025-W49"
+
+
+def test_import_a_feed_as_markdown_once(project: Project, feed_server: FeedServer) -> None:
+    url = f"{feed_server.base}/wire.rss"
+    result = run(project, "entries", "import", url)
+    assert result.exit_code == 0, result.output
+    assert "2 entries written" in result.output and "no readable date" in result.output
+    folder = project.root / "briefings"
+    nordic = folder / "2025-12-02-nordic-allies-pool-orders-for-air-defence-interceptors.md"
+    text = nordic.read_text(encoding="utf-8")
+    assert "guid: guid:wire-2025-12-02-001" in text and "themes:\n- spending" in text
+    again = run(project, "entries", "import", url)
+    assert "0 entries written" in again.output and "already imported" in again.output
+    # The same feed configured as a source does not bring the imported items in twice.
+    settings = project.settings(DIGEST_FEEDS_URLS=url)
+    titles = [e.title for e in gather_entries(settings, dt.date(2025, 12, 3)).entries]
+    assert titles.count("Nordic allies pool orders for air defence interceptors") == 1
+
+
+def test_import_of_a_broken_feed_fails_cleanly(project: Project) -> None:
+    result = run(project, "entries", "import", str(FEEDS / "broken.rss"))
+    assert result.exit_code == 1
+    assert re.search(r"^error: .*broken\.rss:\d+: malformed XML", result.output, re.MULTILINE)
+    assert "Traceback" not in result.output
+
+
+def test_redirects_leave_http_never(feed_server: FeedServer) -> None:
+    with pytest.raises(FeedError, match=r"/to-file: HTTP 302 redirect to a non-http URL"):
+        fetch_url(f"{feed_server.base}/to-file", 5)
+
+
+def test_binary_feed_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "feed.rss").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(FeedError, match=r"feed\.rss: binary file, not a feed"):
+        load_feed("feed.rss", tmp_path, 5, ["fr"], "fr")
+
+
+def test_item_dates_are_days_in_the_newsletter_time_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    late = (FEEDS / "defence-news.rss").read_bytes().replace(b"08:30:00 GMT", b"23:30:00 GMT")
+    (utc_item, _), _ = parse_feed(late, "w.rss", ["en"], "en")
+    (paris_item, _), _ = parse_feed(late, "w.rss", ["en"], "en", ZoneInfo("Europe/Paris"))
+    assert (utc_item.date, paris_item.date) == (dt.date(2025, 12, 2), dt.date(2025, 12, 3))
+
+
+def test_mislabelled_encoding_is_read_and_reported() -> None:
+    entries, problems = load_feed("latin1-mislabelled.rss", FEEDS, 5, ["fr"], "fr")
+    assert [e.title for e in entries] == ["Défense aérienne : accord signé"]
+    assert [str(p) for p in problems] == [
+        "latin1-mislabelled.rss: document declared as utf-8, but parsed as windows-1252"
+    ]
