@@ -10,6 +10,7 @@ import click
 from digest import __version__
 from digest.commands import DigestGroup, config_option
 from digest.commands.issue import build, send
+from digest.commands.serve import serve
 from digest.commands.subscribers import subscribers
 
 
@@ -28,6 +29,7 @@ def cli() -> None:
 cli.add_command(build)
 cli.add_command(send)
 cli.add_command(subscribers)
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -79,6 +79,14 @@ class SecuritySettings:
     secret_key_file: Path = Path("subscribers/secret.key")
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    confirm_hours: int = 48
+    archive: bool = True
+
+
 _SECTIONS: dict[str, type] = {
     "newsletter": NewsletterSettings,
     "entries": EntriesSettings,
@@ -87,6 +95,7 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "smtp": SmtpSettings,
     "security": SecuritySettings,
+    "serve": ServeSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
@@ -106,6 +115,7 @@ class Settings:
     security: SecuritySettings
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -293,3 +303,12 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
+    if not 0 <= settings.serve.port < 65536:
+        raise ConfigError(f"{path}: [serve] port: must be between 0 and 65535")
+    if settings.serve.confirm_hours < 1:
+        raise ConfigError(f"{path}: [serve] confirm_hours: must be at least 1")
+
+
+def load_default_settings() -> Settings:
+    """Settings from $DIGEST_CONFIG or ./config.toml: for entry points without a CLI."""
+    return load_settings(default_config_path(os.environ))

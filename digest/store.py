@@ -234,7 +234,8 @@ class Store:
         return _record(found) if found else None
 
     def records(self, status: str | None = None) -> list[SubscriberRecord]:
-        query, args = "SELECT * FROM subscribers", tuple[str, ...]()
+        query = "SELECT * FROM subscribers"
+        args: tuple[str, ...] = ()
         if status:
             query, args = query + " WHERE status = ?", (status,)
         return [_record(row) for row in self.db.execute(query + " ORDER BY id", args)]

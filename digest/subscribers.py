@@ -164,6 +164,24 @@ def export_csv(records: Iterable[SubscriberRecord]) -> str:
     return out.getvalue()
 
 
+def record_data(record: SubscriberRecord) -> dict[str, Any]:
+    """A subscriber as JSON-ready data: `show --json`, `list --json`, the data download."""
+    sub = record.subscriber
+    return {
+        "id": sub.id,
+        "email": sub.email,
+        "name": sub.name,
+        "language": sub.language,
+        "themes": sorted(sub.themes),
+        "status": record.status or sub.status,
+        "created_at": record.created_at,
+        "confirmed_at": record.confirmed_at,
+        "unsubscribed_at": record.unsubscribed_at,
+        "consent_source": record.consent_source,
+        "attributes": record.attributes,
+    }
+
+
 # -- formats -----------------------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -23,30 +22,13 @@ from digest.subscribers import (
     normalize_address,
     parse_csv,
     parse_themes,
+    record_data,
 )
 
 
 def vocabulary(settings: Settings) -> Vocabulary:
     news = settings.newsletter
     return Vocabulary(frozenset(t.id for t in settings.themes), news.languages, news.language)
-
-
-def record_data(record: SubscriberRecord) -> dict[str, Any]:
-    """A subscriber as JSON-ready data: `show --json`, `list --json`, the data download."""
-    sub = record.subscriber
-    return {
-        "id": sub.id,
-        "email": sub.email,
-        "name": sub.name,
-        "language": sub.language,
-        "themes": sorted(sub.themes),
-        "status": record.status or sub.status,
-        "created_at": record.created_at,
-        "confirmed_at": record.confirmed_at,
-        "unsubscribed_at": record.unsubscribed_at,
-        "consent_source": record.consent_source,
-        "attributes": record.attributes,
-    }
 
 
 def _find(store: Store, email: str) -> SubscriberRecord:
