@@ -279,12 +279,19 @@ class Store:
                     status = found["status"]
                     counts.kept_out += 1
                 merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
+                given = rec.given
+                if given is not None:
+                    themes = themes if "themes" in given else found["themes"]
+                name = sub.name if given is None or "name" in given else found["name"]
+                language = (
+                    sub.language if given is None or "language" in given else found["language"]
+                )
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
                            created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
                            consent_source = ?, attributes = ?
                        WHERE id = ?""",
-                    (sub.name, sub.language, themes, status,
+                    (name, language, themes, status,
                      rec.created_at or found["created_at"],
                      rec.confirmed_at or found["confirmed_at"],
                      rec.unsubscribed_at or found["unsubscribed_at"],
@@ -408,6 +415,9 @@ class SubscriberRecord:
     unsubscribed_at: str | None = None
     consent_source: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
+    given: frozenset[str] | None = None
+    """Which of name, language, themes the source had; None: all. An update keeps the
+    stored value of the others, so a file without a `themes` column wipes no choices."""
 
 
 @dataclass

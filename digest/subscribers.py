@@ -14,6 +14,7 @@ Only `email` is required; `themes` holds theme ids separated by `|` (empty: all)
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -115,6 +116,7 @@ def parse_csv(path: Path, vocabulary: Vocabulary, kind: str = "auto") -> ParsedC
         raise SubscriberError(f"{path}:1: missing column {required!r} (header: {','.join(header)})")
     reader.fieldnames = lowered
     row_to_record = _ROW_READERS[kind]
+    given = _given(kind, lowered)
     records: list[SubscriberRecord] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
@@ -125,7 +127,7 @@ def parse_csv(path: Path, vocabulary: Vocabulary, kind: str = "auto") -> ParsedC
             continue
         values = {k: (v or "") for k, v in row.items()}
         try:
-            record = row_to_record(values, vocabulary)
+            record = dataclasses.replace(row_to_record(values, vocabulary), given=given)
             key = record.subscriber.email.casefold()
             if key in seen:
                 raise ValueError(f"duplicate of line {seen[key]} ({record.subscriber.email})")
@@ -201,6 +203,16 @@ def _read_text(path: Path) -> str:
         except UnicodeDecodeError:
             bad.append(f"{path}:{number}: not valid UTF-8 (save the CSV as UTF-8)")
     raise SubscriberError("\n".join(bad[:MAX_ERRORS_SHOWN]))
+
+
+def _given(kind: str, columns: Sequence[str]) -> frozenset[str]:
+    """The preference fields a file of this header actually carries."""
+    if kind == "digest":
+        return frozenset(c for c in ("name", "language", "themes") if c in columns)
+    given = {"name"}
+    if kind == "mailchimp" and "language" in columns:
+        given.add("language")
+    return frozenset(given)
 
 
 def _detect(columns: Sequence[str]) -> str:

@@ -117,6 +117,9 @@ def test_import_never_resubscribes_someone_who_unsubscribed(project: Project) ->
     assert result.exit_code == 0 and "1 row(s) left unsubscribed" in result.output
     shown = json.loads(run(project, "subscribers", "show", "p.novak@example.com", "--json").output)
     assert shown["status"] == "unsubscribed"
+    # Columns the file lacks keep their stored values.
+    assert shown["language"] == "en" and shown["themes"] == ["balkans", "summit"]
+    assert shown["name"] == "Petra Novak"
 
 
 def test_listmonk_export(project: Project) -> None:
