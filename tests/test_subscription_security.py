@@ -155,3 +155,25 @@ def test_one_click_needs_no_cookie_and_is_idempotent(site: Site) -> None:
             assert response.status == 200
             assert response.headers["Referrer-Policy"] == "no-referrer"
     assert ("on@example.org", "unsubscribed", "fr", "") in site.state()
+
+
+def test_subscribe_form_is_rate_limited(project: Project) -> None:
+    settings = project.settings(DIGEST_SERVE_SUBSCRIBE_PER_HOUR="3")
+    outbox = project.root / "outbox"
+    with running(create_app(settings)) as base:
+        visitor = Browser(base)
+        token = visitor.get("/subscribe").csrf()
+        first = visitor.post("/subscribe", {"csrf_token": token, "email": "a@example.org"})
+        again = visitor.post("/subscribe", {"csrf_token": token, "email": "a@example.org"})
+        # Same answer, but only one email to the address within the gap.
+        assert (first.status, first.body) == (again.status, again.body)
+        assert len(list(outbox.glob("*.eml"))) == 1
+        assert (
+            visitor.post("/subscribe", {"csrf_token": token, "email": "b@example.org"}).status
+            == 200
+        )
+        assert (
+            visitor.post("/subscribe", {"csrf_token": token, "email": "c@example.org"}).status
+            == 429
+        )
+    assert len(list(outbox.glob("*.eml"))) == 2

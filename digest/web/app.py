@@ -7,6 +7,7 @@ import hashlib
 import hmac
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from digest.config import Settings
 from digest.tokens import Signer, secret_key
@@ -47,6 +48,10 @@ def _configure_subscriber_pages(app: Flask, settings: Settings) -> None:
     if settings.serve.archive:
         app.register_blueprint(archive.blueprint)
     app.after_request(_headers)
+    hops = settings.serve.proxy_hops
+    if hops:
+        # The client's address (for the subscribe limit) from the proxies' headers only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _headers(response: Response) -> Response:

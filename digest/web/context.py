@@ -17,6 +17,7 @@ from digest.errors import TokenError
 from digest.pipeline import make_transport
 from digest.store import Store, SubscriberRecord
 from digest.tokens import Signer, binds
+from digest.web.ratelimit import SubscribeLimiter
 
 
 def settings() -> Settings:
@@ -26,6 +27,11 @@ def settings() -> Settings:
 
 def signer() -> Signer:
     value: Signer = current_app.config["DIGEST_SIGNER"]
+    return value
+
+
+def limiter() -> SubscribeLimiter:
+    value: SubscribeLimiter = current_app.config["DIGEST_LIMITER"]
     return value
 
 
@@ -47,7 +53,13 @@ def close_store(_exc: BaseException | None = None) -> None:
 
 
 def install(app: Flask) -> None:
+    app.config["DIGEST_LIMITER"] = SubscribeLimiter(settings_of(app).serve.subscribe_per_hour)
     app.teardown_appcontext(close_store)
+
+
+def settings_of(app: Flask) -> Settings:
+    value: Settings = app.config["DIGEST_SETTINGS"]
+    return value
 
 
 def fail(status: int, title: str, text: str) -> NoReturn:

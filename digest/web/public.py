@@ -51,6 +51,9 @@ def subscribe() -> tuple[str, int]:
     check_csrf()
     settings = context.settings()
     news = settings.newsletter
+    limiter = context.limiter()
+    if not limiter.allow_client(request.remote_addr or ""):
+        context.fail(429, "Too many attempts", "Please wait a while before trying again.")
     done = render_template(
         "message.html",
         title="Check your inbox",
@@ -71,6 +74,8 @@ def subscribe() -> tuple[str, int]:
         email = normalize_address(request.form.get("email", "")[:320])
     except ValueError:
         return _form("This does not look like an email address.", 400, name=name)
+    if not limiter.allow_mail(email):
+        return done, 200  # a mail went to this address minutes ago: same answer, no mail
     record = context.store().add_pending(
         Subscriber(email, name, language, themes), consent_source="web form (double opt-in)"
     )
