@@ -140,7 +140,7 @@ def test_honeypot_gets_the_same_answer_and_creates_nobody(site: Site) -> None:
     assert (h.status, h.body) == (b.status, b.body) == (200, h.body)
     after = site.state()
     assert [row for row in after if row not in before] == [
-        ("human@example.org", "pending", "fr", "")
+        ("human@example.org", "pending", "en", "")
     ]
     assert not any("bot@example.org" in p.read_text() for p in outbox.glob("*.eml"))
 

@@ -80,7 +80,9 @@ def test_subscribe_confirm_preferences_unsubscribe_and_send(project: Project) ->
             preferences,
             [("csrf_token", page.csrf()), ("language", "fr"), ("themes", "balkans")],
         )
-        assert saved.status == 200 and "Saved" in saved.body
+        # Saved, and the page itself now speaks the subscriber's new language.
+        assert saved.status == 200 and "Enregistré" in saved.body
+        assert '<html lang="fr">' in saved.body
 
     # The week of 24 November holds only a Black Sea entry: now in French.
     sent = run(project, "send", "--date", "2025-11-27")
@@ -102,7 +104,7 @@ def test_subscribe_confirm_preferences_unsubscribe_and_send(project: Project) ->
         assert status_of(project, "reader@example.org") == "unsubscribed"
         # GET on the same URL shows a page, and changes nothing by itself.
         again = Browser(base).get(path_of(one_click))
-        assert again.status == 200 and "already unsubscribed" in again.body
+        assert again.status == 200 and "est déjà désabonné" in again.body
 
     project.write_entry(
         "2025-12-09-next.md",
@@ -162,6 +164,23 @@ def test_data_download_and_erasure(project: Project) -> None:
         assert "attachment" in data.headers["Content-Disposition"]
         page = visitor.get(f"/preferences/{token}")
         erased = visitor.post(f"/preferences/{token}/erase", {"csrf_token": page.csrf()})
-        assert erased.status == 200 and "Erased" in erased.body
+        assert erased.status == 200 and "Effacé" in erased.body  # in their language
         assert status_of(project, "me@example.org") is None
         assert visitor.get(f"/preferences/{token}").status == 404
+
+
+def test_pages_speak_the_browser_language_or_the_subscriber_s(project: Project) -> None:
+    assert run(project, "subscribers", "add", "en@example.org", "--language", "en").exit_code == 0
+    app = create_app(project.settings())
+    with Store(project.settings().store.path) as store:
+        record = store.record_by_email("en@example.org")
+    assert record is not None
+    token = app.config["DIGEST_SIGNER"].sign("unsubscribe", record.subscriber.id, "en@example.org")
+    with running(app) as base:
+        french = Browser(base, language="fr-FR,fr;q=0.9").get("/subscribe")
+        assert "S'abonner à Brief OTAN" in french.body and '<html lang="fr">' in french.body
+        english = Browser(base, language="en-GB").get("/subscribe")
+        assert "Subscribe to Brief OTAN" in english.body
+        # A subscriber's link: their language, whatever the browser says.
+        page = Browser(base, language="fr").get(f"/unsubscribe/{token}")
+        assert "Stop sending" in page.body and '<html lang="en">' in page.body

@@ -38,9 +38,12 @@ class Browser:
     """One visitor: keeps cookies between requests like a browser would."""
 
     base: str
+    language: str = "en"
+    """Sent as Accept-Language; pages reached by a subscriber's link use theirs."""
     jar: http.cookiejar.CookieJar = field(default_factory=http.cookiejar.CookieJar)
 
     def _open(self, request: urllib.request.Request) -> Reply:
+        request.add_header("Accept-Language", self.language)
         opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
         )

@@ -24,8 +24,9 @@ DOMAIN = "messages"
 
 
 @cache
-def translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
-    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def translations(locale_dir: Path, language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """`domain` "messages" holds the email templates' strings, "web" the web pages'."""
+    po = locale_dir / language / "LC_MESSAGES" / f"{domain}.po"
     if not po.is_file():
         return gettext.NullTranslations()
     try:

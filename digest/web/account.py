@@ -14,6 +14,7 @@ from flask import Blueprint, Response, render_template, request
 from digest.subscribers import record_data
 from digest.web import context
 from digest.web.csrf import check_csrf
+from digest.web.i18n import t
 
 blueprint = Blueprint("account", __name__)
 
@@ -44,8 +45,8 @@ def save_preferences(token: str) -> str:
     check_csrf()
     record = context.subscriber_for("preferences", token)
     settings = context.settings()
-    known = {t.id for t in settings.themes}
-    themes = frozenset(t for t in request.form.getlist("themes") if t in known)
+    known = {theme.id for theme in settings.themes}
+    themes = frozenset(i for i in request.form.getlist("themes") if i in known)
     if not themes:
         context.fail(400, "Pick a theme", "Choose at least one theme, or unsubscribe.")
     language = request.form.get("language", "")
@@ -75,8 +76,8 @@ def erase(token: str) -> str:
     context.store().erase(record.subscriber.id)
     return render_template(
         "message.html",
-        title="Erased",
-        text="Your address and preferences are deleted. You will get no more email from us.",
+        title=t("Erased"),
+        text=t("Your address and preferences are deleted. You will get no more email from us."),
     )
 
 
@@ -91,8 +92,8 @@ def unsubscribe_from_preferences(token: str) -> str:
 def _unsubscribed() -> str:
     return render_template(
         "message.html",
-        title="Unsubscribed",
-        text="You will receive no more issues. Changed your mind? Subscribe again any time.",
+        title=t("Unsubscribed"),
+        text=t("You will receive no more issues. Changed your mind? Subscribe again any time."),
     )
 
 

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from digest.config import Settings
 from digest.tokens import Signer, secret_key
-from digest.web import account, archive, context, preview, public
+from digest.web import account, archive, context, i18n, preview, public
 from digest.web.csrf import csrf_token
 
 
@@ -44,6 +44,7 @@ def _configure_subscriber_pages(app: Flask, settings: Settings) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["newsletter"] = settings.newsletter
     context.install(app)
+    i18n.install(app)
     app.register_blueprint(account.blueprint)
     if settings.serve.archive:
         app.register_blueprint(archive.blueprint)

@@ -17,9 +17,10 @@ from flask import Blueprint, Response, render_template
 from digest import pipeline
 from digest.errors import DigestError
 from digest.models import Variant
+from digest.render.i18n import long_date
 from digest.render.variant import render_variant
 from digest.store import SentIssue
-from digest.web import context
+from digest.web import context, i18n
 
 blueprint = Blueprint("archive", __name__)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -33,7 +34,13 @@ def week_start(key: str) -> dt.date:
 
 
 def _title(issue: SentIssue) -> str:
-    return f"No. {issue.number}, vol. {issue.volume} — week of {week_start(issue.key)}"
+    language = i18n.language()
+    return i18n.t(
+        "No. %(number)s, vol. %(volume)s — week of %(date)s",
+        number=issue.number,
+        volume=issue.volume,
+        date=long_date(week_start(issue.key), language),
+    )
 
 
 def _sent() -> list[SentIssue]:

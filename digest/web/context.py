@@ -17,6 +17,7 @@ from digest.errors import TokenError
 from digest.pipeline import make_transport
 from digest.store import Store, SubscriberRecord
 from digest.tokens import Signer, binds
+from digest.web.i18n import set_language, t
 from digest.web.ratelimit import SubscribeLimiter
 
 
@@ -64,7 +65,7 @@ def settings_of(app: Flask) -> Settings:
 
 def fail(status: int, title: str, text: str) -> NoReturn:
     """Stop the request with a small page; nothing has been changed."""
-    page = render_template("message.html", title=title, text=text)
+    page = render_template("message.html", title=t(title), text=t(text))
     abort(current_app.make_response((page, status)))
 
 
@@ -88,4 +89,5 @@ def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> Subs
     record = store().record(subscriber_id)
     if record is None or not binds(address_hash, record.subscriber.email):
         fail(404, "Link not valid", "This link no longer matches a subscription.")
+    set_language(record.subscriber.language)
     return record

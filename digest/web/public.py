@@ -14,8 +14,9 @@ from flask import Blueprint, render_template, request
 from digest.errors import DeliveryError
 from digest.models import Subscriber
 from digest.subscribers import normalize_address
-from digest.web import context
+from digest.web import context, i18n
 from digest.web.csrf import check_csrf
+from digest.web.i18n import set_language, t
 from digest.web.mail import subscription_mail
 
 blueprint = Blueprint("public", __name__)
@@ -35,7 +36,7 @@ def _form(error: str = "", status: int = 200, **values: object) -> tuple[str, in
         error=error,
         themes=settings.themes,
         languages=settings.newsletter.languages,
-        default_language=settings.newsletter.language,
+        default_language=i18n.language(),
         values=values,
     )
     return page, status
@@ -54,26 +55,29 @@ def subscribe() -> tuple[str, int]:
     limiter = context.limiter()
     if not limiter.allow_client(request.remote_addr or ""):
         context.fail(429, "Too many attempts", "Please wait a while before trying again.")
+    language = request.form.get("language", "")
+    if language not in news.languages:
+        language = i18n.language()
+    set_language(language)
     done = render_template(
         "message.html",
-        title="Check your inbox",
-        text="If the address can receive email, a message is on its way with a link "
-        "to confirm. Nothing is sent until you confirm.",
+        title=t("Check your inbox"),
+        text=t(
+            "If the address can receive email, a message is on its way with a link "
+            "to confirm. Nothing is sent until you confirm."
+        ),
     )
     if request.form.get(HONEYPOT, ""):
         return done, 200
     name = " ".join(request.form.get("name", "").split())[:200]
-    language = request.form.get("language", "")
-    if language not in news.languages:
-        language = news.language
-    known = {t.id for t in settings.themes}
-    themes = frozenset(t for t in request.form.getlist("themes") if t in known)
+    known = {theme.id for theme in settings.themes}
+    themes = frozenset(i for i in request.form.getlist("themes") if i in known)
     if themes == known:
         themes = frozenset()
     try:
         email = normalize_address(request.form.get("email", "")[:320])
     except ValueError:
-        return _form("This does not look like an email address.", 400, name=name)
+        return _form(t("This does not look like an email address."), 400, name=name)
     if not limiter.allow_mail(email):
         return done, 200  # a mail went to this address minutes ago: same answer, no mail
     record = context.store().add_pending(
@@ -108,7 +112,9 @@ def confirm_page(token: str) -> str:
     record = context.subscriber_for("confirm", token, _confirm_max_age())
     if record.status != "pending":
         return render_template(
-            "message.html", title="Already confirmed", text="This subscription is active."
+            "message.html",
+            title=t("Already confirmed"),
+            text=t("This subscription is active."),
         )
     return render_template("confirm.html", email=record.subscriber.email)
 
@@ -122,8 +128,8 @@ def confirm(token: str) -> str:
     preferences = context.signer().sign("preferences", sub.id, sub.email)
     return render_template(
         "message.html",
-        title="Subscription confirmed",
-        text="Thank you: the next issue will reach you.",
+        title=t("Subscription confirmed"),
+        text=t("Thank you: the next issue will reach you."),
         link=f"{context.settings().newsletter.base_url.rstrip('/')}/preferences/{preferences}",
-        link_text="Choose your themes and language",
+        link_text=t("Choose your themes and language"),
     )
