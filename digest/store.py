@@ -363,6 +363,15 @@ class Store:
             deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
         return bool(deleted.rowcount)
 
+    def deliveries_of(self, subscriber_id: int) -> list[dict[str, str]]:
+        """What was sent to one subscriber, for their data download."""
+        rows = self.db.execute(
+            "SELECT issue_key, status, updated_at FROM deliveries WHERE subscriber_id = ? "
+            "ORDER BY issue_key",
+            (subscriber_id,),
+        )
+        return [dict(row) for row in rows]
+
     def sent_issues(self) -> list[SentIssue]:
         """Issues whose send has completed, newest first: the public archive."""
         rows = self.db.execute(

@@ -3,6 +3,7 @@ emails read from the real transports, and the next `digest send` honouring each 
 
 from __future__ import annotations
 
+import json
 import urllib.request
 
 from click.testing import CliRunner, Result
@@ -71,6 +72,7 @@ def test_subscribe_confirm_preferences_unsubscribe_and_send(project: Project) ->
     preferences = path_of(link(text_of(issue), "preferences"))
     one_click = issue["List-Unsubscribe"].split(",")[0].strip().strip("<>")
     assert issue["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "<mailto:" in issue["List-Unsubscribe"]
 
     with running(create_app(project.settings())) as base:
         visitor = Browser(base)
@@ -150,6 +152,7 @@ def test_invalid_address_is_refused_with_the_form(project: Project) -> None:
 
 def test_data_download_and_erasure(project: Project) -> None:
     assert run(project, "subscribers", "add", "me@example.org", "--name", "Me").exit_code == 0
+    assert run(project, "send", "--date", "2025-12-03").exit_code == 0
     settings = project.settings()
     app = create_app(settings)
     signer = app.config["DIGEST_SIGNER"]
@@ -160,13 +163,33 @@ def test_data_download_and_erasure(project: Project) -> None:
     with running(app) as base:
         visitor = Browser(base)
         data = visitor.get(f"/preferences/{token}/data")
-        assert data.status == 200 and '"email": "me@example.org"' in data.body
-        assert "attachment" in data.headers["Content-Disposition"]
+        assert data.status == 200 and "attachment" in data.headers["Content-Disposition"]
+        mine = json.loads(data.body)
+        assert mine["email"] == "me@example.org" and mine["consent_source"] == "cli"
+        assert [d["issue_key"] for d in mine["deliveries"]] == ["2025-W49"]
         page = visitor.get(f"/preferences/{token}")
         erased = visitor.post(f"/preferences/{token}/erase", {"csrf_token": page.csrf()})
         assert erased.status == 200 and "Effacé" in erased.body  # in their language
         assert status_of(project, "me@example.org") is None
         assert visitor.get(f"/preferences/{token}").status == 404
+    with Store(settings.store.path) as store:
+        left = store.db.execute("SELECT email FROM deliveries").fetchall()
+    assert [row["email"] for row in left] == [""]  # the outbox keeps no address
+
+
+def test_old_confirm_link_cannot_undo_an_unsubscribe(project: Project) -> None:
+    app = create_app(project.settings())
+    with running(app) as base:
+        visitor = Browser(base)
+        subscribe(visitor, "late@example.org")
+        [mail] = mails_to(project.root / "outbox", "late@example.org")
+        confirm = path_of(link(text_of(mail), "confirm"))
+        page = visitor.get(confirm)
+        assert visitor.post(confirm, {"csrf_token": page.csrf()}).status == 200
+        assert run(project, "subscribers", "remove", "late@example.org").exit_code == 0
+        assert visitor.get(confirm).status == 400
+        assert visitor.post(confirm, {"csrf_token": page.csrf()}).status == 400
+    assert status_of(project, "late@example.org") == "unsubscribed"
 
 
 def test_pages_speak_the_browser_language_or_the_subscriber_s(project: Project) -> None:

@@ -61,7 +61,9 @@ def save_preferences(token: str) -> str:
 @blueprint.get("/preferences/<token>/data")
 def download_data(token: str) -> Response:
     record = context.subscriber_for("preferences", token)
-    body = json.dumps(record_data(record), ensure_ascii=False, indent=2)
+    data = record_data(record)
+    data["deliveries"] = context.store().deliveries_of(record.subscriber.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(
         body,
         mimetype="application/json",

@@ -102,6 +102,12 @@ def subscribe() -> tuple[str, int]:
     return done, 200
 
 
+def _refuse_unless_pending_or_active(status: str | None) -> None:
+    """An old confirm link must not undo a later unsubscribe (or a bounce)."""
+    if status not in ("pending", "active"):
+        context.fail(400, "Link not valid", "This link no longer matches a subscription.")
+
+
 def _confirm_max_age() -> int:
     return context.settings().serve.confirm_hours * 3600
 
@@ -110,6 +116,7 @@ def _confirm_max_age() -> int:
 def confirm_page(token: str) -> str:
     """A button rather than an instant change: mail scanners open links, people click."""
     record = context.subscriber_for("confirm", token, _confirm_max_age())
+    _refuse_unless_pending_or_active(record.status)
     if record.status != "pending":
         return render_template(
             "message.html",
@@ -123,6 +130,7 @@ def confirm_page(token: str) -> str:
 def confirm(token: str) -> str:
     check_csrf()
     record = context.subscriber_for("confirm", token, _confirm_max_age())
+    _refuse_unless_pending_or_active(record.status)
     context.store().confirm(record.subscriber.id)
     sub = record.subscriber
     preferences = context.signer().sign("preferences", sub.id, sub.email)
