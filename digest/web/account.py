@@ -17,6 +17,7 @@ from digest.web.csrf import check_csrf
 from digest.web.i18n import t
 
 blueprint = Blueprint("account", __name__)
+blueprint.after_request(context.private_headers)
 
 
 def _preferences_page(token: str, saved: bool = False) -> str:

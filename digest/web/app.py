@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, Response
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from digest.config import Settings
@@ -48,17 +48,7 @@ def _configure_subscriber_pages(app: Flask, settings: Settings) -> None:
     app.register_blueprint(account.blueprint)
     if settings.serve.archive:
         app.register_blueprint(archive.blueprint)
-    app.after_request(_headers)
     hops = settings.serve.proxy_hops
     if hops:
         # The client's address (for the subscribe limit) from the proxies' headers only.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-
-
-def _headers(response: Response) -> Response:
-    # Link tokens sit in URLs: never leak them in a Referer, never cache the pages.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response

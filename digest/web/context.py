@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Flask, abort, current_app, g, render_template
+from flask import Flask, Response, abort, current_app, g, render_template
 
 from digest.config import Settings
 from digest.delivery.transport import Transport
@@ -91,3 +91,13 @@ def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> Subs
         fail(404, "Link not valid", "This link no longer matches a subscription.")
     set_language(record.subscriber.language)
     return record
+
+
+def private_headers(response: Response) -> Response:
+    """For the subscriber pages: link tokens sit in their URLs, so never leak them in a
+    Referer, never let a cache keep them, and never frame the forms (clickjacking)."""
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

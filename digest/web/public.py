@@ -20,6 +20,7 @@ from digest.web.i18n import set_language, t
 from digest.web.mail import subscription_mail
 
 blueprint = Blueprint("public", __name__)
+blueprint.after_request(context.private_headers)
 HONEYPOT = "website"
 """A field hidden from people by CSS; naive bots fill every field they find."""
 
