@@ -207,3 +207,20 @@ def test_pages_speak_the_browser_language_or_the_subscriber_s(project: Project) 
         # A subscriber's link: their language, whatever the browser says.
         page = Browser(base, language="fr").get(f"/unsubscribe/{token}")
         assert "Stop sending" in page.body and '<html lang="en">' in page.body
+
+
+def test_mail_server_refusal_is_a_503_page(project: Project, smtp_server: SmtpServer) -> None:
+    smtp_server.handler.replies.append("451 4.3.0 try again later")
+    settings = project.settings(
+        DIGEST_DELIVERY_TRANSPORT="smtp",
+        DIGEST_SMTP_HOST=smtp_server.host,
+        DIGEST_SMTP_PORT=str(smtp_server.port),
+        DIGEST_SMTP_SECURITY="none",
+    )
+    with running(create_app(settings)) as base:
+        visitor = Browser(base)
+        form = visitor.get("/subscribe")
+        reply = visitor.post("/subscribe", {"csrf_token": form.csrf(), "email": "x@example.org"})
+        assert reply.status == 503 and "Try again later" in reply.body
+    assert smtp_server.handler.received == []
+    assert status_of(project, "x@example.org") == "pending"
