@@ -14,6 +14,7 @@ from digest.commands.entries import entries
 from digest.commands.issue import build, send
 from digest.commands.preview import preview
 from digest.commands.schedule import schedule
+from digest.commands.serve import serve
 from digest.commands.subscribers import subscribers
 
 
@@ -36,6 +37,7 @@ cli.add_command(schedule)
 cli.add_command(preview)
 cli.add_command(entries)
 cli.add_command(check)
+cli.add_command(serve)
 
 
 def main() -> None:

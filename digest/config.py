@@ -99,6 +99,16 @@ class ScheduleSettings:
     retry_seconds: int = 600
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    confirm_hours: int = 48
+    subscribe_per_hour: int = 10
+    proxy_hops: int = 0
+    archive: bool = True
+
+
 _SECTIONS: dict[str, type] = {
     "newsletter": NewsletterSettings,
     "entries": EntriesSettings,
@@ -109,6 +119,7 @@ _SECTIONS: dict[str, type] = {
     "security": SecuritySettings,
     "schedule": ScheduleSettings,
     "feeds": FeedsSettings,
+    "serve": ServeSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
@@ -131,6 +142,7 @@ class Settings:
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -321,6 +333,14 @@ def _check(settings: Settings) -> None:
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
     _check_schedule(path, settings.schedule)
+    if not 0 <= settings.serve.port < 65536:
+        raise ConfigError(f"{path}: [serve] port: must be between 0 and 65535")
+    if settings.serve.confirm_hours < 1:
+        raise ConfigError(f"{path}: [serve] confirm_hours: must be at least 1")
+    if settings.serve.proxy_hops < 0:
+        raise ConfigError(f"{path}: [serve] proxy_hops: must be 0 or more")
+    if settings.serve.subscribe_per_hour < 1:
+        raise ConfigError(f"{path}: [serve] subscribe_per_hour: must be at least 1")
 
 
 _WEEKDAY = r"(mon|tue|wed|thu|fri|sat|sun)"
@@ -351,3 +371,8 @@ def _check_schedule(path: Path, schedule: ScheduleSettings) -> None:
             f"{where} max_lateness_hours: must cover at least misfire_grace_seconds "
             f"({schedule.misfire_grace_seconds} s), got {schedule.max_lateness_hours} h"
         )
+
+
+def load_default_settings() -> Settings:
+    """Settings from $DIGEST_CONFIG or ./config.toml: for entry points without a CLI."""
+    return load_settings(default_config_path(os.environ))

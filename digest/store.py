@@ -13,8 +13,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from digest.errors import DigestError
 from digest.models import Subscriber
@@ -282,6 +283,168 @@ class Store:
                 for key, feed, title in items
             )
 
+    # -- subscribers: records, preferences, erasure (issue 5) ----------------------
+
+    def record(self, subscriber_id: int) -> SubscriberRecord | None:
+        row = self.db.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
+        found = row.fetchone()
+        return _record(found) if found else None
+
+    def record_by_email(self, email: str) -> SubscriberRecord | None:
+        row = self.db.execute("SELECT * FROM subscribers WHERE email = ?", (email,))
+        found = row.fetchone()
+        return _record(found) if found else None
+
+    def records(self, status: str | None = None) -> list[SubscriberRecord]:
+        query = "SELECT * FROM subscribers"
+        args: tuple[str, ...] = ()
+        if status:
+            query, args = query + " WHERE status = ?", (status,)
+        return [_record(row) for row in self.db.execute(query + " ORDER BY id", args)]
+
+    def import_records(self, records: Iterable[SubscriberRecord]) -> ImportCounts:
+        """Insert or update by address, all in one transaction (all-or-nothing).
+
+        Fields a record leaves as None keep the stored value. An import never turns an
+        address the store has as unsubscribed or complained back into a recipient: that
+        person said no, and an old list must not override it.
+        """
+        counts = ImportCounts()
+        now = _now()
+        with self.transaction() as db:
+            for rec in records:
+                sub = rec.subscriber
+                found = db.execute(
+                    "SELECT * FROM subscribers WHERE email = ?", (sub.email,)
+                ).fetchone()
+                themes = "|".join(sorted(sub.themes))
+                attributes = attributes_json(rec.attributes)
+                if found is None:
+                    status = rec.status or "active"
+                    db.execute(
+                        """INSERT INTO subscribers (email, name, language, themes, status,
+                               created_at, confirmed_at, unsubscribed_at, consent_source,
+                               attributes)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        (sub.email, sub.name, sub.language, themes, status,
+                         rec.created_at or now,
+                         rec.confirmed_at or (now if status == "active" else None),
+                         rec.unsubscribed_at, rec.consent_source, attributes),
+                    )  # fmt: skip
+                    counts.added += 1
+                    continue
+                status = rec.status or found["status"]
+                if found["status"] in ("unsubscribed", "complained") and status in (
+                    "active",
+                    "pending",
+                ):
+                    status = found["status"]
+                    counts.kept_out += 1
+                merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
+                given = rec.given
+                if given is not None:
+                    themes = themes if "themes" in given else found["themes"]
+                name = sub.name if given is None or "name" in given else found["name"]
+                language = (
+                    sub.language if given is None or "language" in given else found["language"]
+                )
+                db.execute(
+                    """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
+                           created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
+                           consent_source = ?, attributes = ?
+                       WHERE id = ?""",
+                    (name, language, themes, status,
+                     rec.created_at or found["created_at"],
+                     rec.confirmed_at or found["confirmed_at"],
+                     rec.unsubscribed_at or found["unsubscribed_at"],
+                     rec.consent_source or found["consent_source"],
+                     attributes_json(merged), found["id"]),
+                )  # fmt: skip
+                counts.updated += 1
+        return counts
+
+    def add_pending(self, subscriber: Subscriber, consent_source: str) -> SubscriberRecord:
+        """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
+
+        An active subscriber is left as is (the form must not let a stranger change
+        someone's preferences); anyone else becomes pending with the new choices.
+        """
+        now = _now()
+        with self.transaction() as db:
+            found = db.execute(
+                "SELECT * FROM subscribers WHERE email = ?", (subscriber.email,)
+            ).fetchone()
+            themes = "|".join(sorted(subscriber.themes))
+            if found is None:
+                db.execute(
+                    """INSERT INTO subscribers (email, name, language, themes, status,
+                           created_at, consent_source)
+                       VALUES (?, ?, ?, ?, 'pending', ?, ?)""",
+                    (subscriber.email, subscriber.name, subscriber.language, themes, now,
+                     consent_source),
+                )  # fmt: skip
+            elif found["status"] != "active":
+                db.execute(
+                    """UPDATE subscribers SET name = ?, language = ?, themes = ?,
+                           status = 'pending', consent_source = ? WHERE id = ?""",
+                    (subscriber.name, subscriber.language, themes, consent_source,
+                     found["id"]),
+                )  # fmt: skip
+            row = db.execute(
+                "SELECT * FROM subscribers WHERE email = ?", (subscriber.email,)
+            ).fetchone()
+        return _record(row)
+
+    def confirm(self, subscriber_id: int) -> bool:
+        """Pending -> active (double opt-in). True if it changed; confirming twice is a no-op."""
+        changed = self.db.execute(
+            """UPDATE subscribers SET status = 'active', confirmed_at = ?, unsubscribed_at = NULL
+               WHERE id = ? AND status = 'pending'""",
+            (_now(), subscriber_id),
+        ).rowcount
+        return bool(changed)
+
+    def unsubscribe(self, subscriber_id: int) -> bool:
+        changed = self.db.execute(
+            """UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?
+               WHERE id = ? AND status != 'unsubscribed'""",
+            (_now(), subscriber_id),
+        ).rowcount
+        return bool(changed)
+
+    def set_preferences(self, subscriber_id: int, language: str, themes: frozenset[str]) -> None:
+        self.db.execute(
+            "UPDATE subscribers SET language = ?, themes = ? WHERE id = ?",
+            (language, "|".join(sorted(themes)), subscriber_id),
+        )
+
+    def erase(self, subscriber_id: int) -> bool:
+        """Delete the subscriber and blank their address in the outbox (right to erasure)."""
+        with self.transaction() as db:
+            db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
+            deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        return bool(deleted.rowcount)
+
+    def deliveries_of(self, subscriber_id: int) -> list[dict[str, str]]:
+        """What was sent to one subscriber, for their data download."""
+        rows = self.db.execute(
+            "SELECT issue_key, status, updated_at FROM deliveries WHERE subscriber_id = ? "
+            "ORDER BY issue_key",
+            (subscriber_id,),
+        )
+        return [dict(row) for row in rows]
+
+    def sent_issues(self) -> list[SentIssue]:
+        """Issues whose send has completed, newest first: the public archive."""
+        rows = self.db.execute(
+            "SELECT * FROM issues WHERE completed_at IS NOT NULL ORDER BY key DESC"
+        )
+        return [
+            SentIssue(row["key"], row["number"], row["volume"], row["subject"],
+                      row["completed_at"])
+            for row in rows
+        ]  # fmt: skip
+
 
 @dataclass(frozen=True)
 class FeedCacheRow:
@@ -312,5 +475,53 @@ def _delivery(row: sqlite3.Row) -> DeliveryRow:
     )
 
 
-def attributes_json(attributes: dict[str, str]) -> str:
+def attributes_json(attributes: dict[str, Any]) -> str:
     return json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    """A subscriber with the bookkeeping an import, an export or a data request needs.
+
+    None in status or a timestamp means "not given" (an import keeps the stored value).
+    """
+
+    subscriber: Subscriber
+    status: str | None = None
+    created_at: str | None = None
+    confirmed_at: str | None = None
+    unsubscribed_at: str | None = None
+    consent_source: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    given: frozenset[str] | None = None
+    """Which of name, language, themes the source had; None: all. An update keeps the
+    stored value of the others, so a file without a `themes` column wipes no choices."""
+
+
+@dataclass
+class ImportCounts:
+    added: int = 0
+    updated: int = 0
+    kept_out: int = 0
+    """Rows that would have re-subscribed someone who had unsubscribed or complained."""
+
+
+@dataclass(frozen=True)
+class SentIssue:
+    key: str
+    number: int
+    volume: int
+    subject: str
+    completed_at: str
+
+
+def _record(row: sqlite3.Row) -> SubscriberRecord:
+    return SubscriberRecord(
+        subscriber=_subscriber(row),
+        status=row["status"],
+        created_at=row["created_at"],
+        confirmed_at=row["confirmed_at"],
+        unsubscribed_at=row["unsubscribed_at"],
+        consent_source=row["consent_source"],
+        attributes=json.loads(row["attributes"] or "{}"),
+    )

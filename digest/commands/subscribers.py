@@ -1,15 +1,45 @@
-"""`digest subscribers ...`: the subscriber store from the command line."""
+"""`digest subscribers add|remove|list|show|import|export`: the store from the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from digest.commands import config_option, settings_from_context
-from digest.store import Store
-from digest.subscribers import read_csv
+from digest.config import Settings
+from digest.errors import SubscriberError
+from digest.models import Subscriber
+from digest.store import STATUSES, Store, SubscriberRecord
+from digest.subscribers import (
+    FORMATS,
+    Vocabulary,
+    check_language,
+    export_csv,
+    normalize_address,
+    parse_csv,
+    parse_themes,
+    record_data,
+)
+
+
+def vocabulary(settings: Settings) -> Vocabulary:
+    news = settings.newsletter
+    return Vocabulary(frozenset(t.id for t in settings.themes), news.languages, news.language)
+
+
+def _find(store: Store, email: str) -> SubscriberRecord:
+    try:
+        address = normalize_address(email)
+    except ValueError as exc:
+        raise SubscriberError(f"{email!r}: {exc}") from None
+    found = store.record_by_email(address)
+    if found is None:
+        raise SubscriberError(f"{address}: no such subscriber")
+    return found
 
 
 @click.group()
@@ -20,32 +50,147 @@ def subscribers() -> None:
 @subscribers.command("import")
 @config_option
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
-def import_subscribers(csv_file: Path) -> None:
-    """Load subscribers from a CSV with columns email,name,language,themes.
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="CSV layout; auto recognises ours, listmonk's and Mailchimp's exports by header.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows, report the rest.")
+def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
+    """Load subscribers from a CSV: ours, or a listmonk or Mailchimp export.
 
-    Themes are theme ids separated by `|`; empty means every theme. The import is
-    all-or-nothing: any bad row is reported with its line and nothing is changed.
+    Ours has columns email,name,language,themes (themes: ids separated by `|`, empty
+    for all) and optionally status, dates, consent_source and attributes, as `export`
+    writes them. Unknown columns are kept as attributes. The import is all-or-nothing:
+    any bad row is reported with its line and nothing is changed, unless
+    --skip-invalid. An import never re-subscribes someone who unsubscribed.
 
     \b
     Example:
       digest subscribers import subscribers/sample.csv
+      digest subscribers import --skip-invalid mailchimp_subscribed.csv
     """
     settings = settings_from_context()
-    rows = read_csv(
-        csv_file,
-        (t.id for t in settings.themes),
-        settings.newsletter.languages,
-        settings.newsletter.language,
-    )
+    parsed = parse_csv(csv_file, vocabulary(settings), kind)
+    if not skip_invalid:
+        parsed.raise_errors()
+    for error in parsed.errors:
+        click.echo(f"skipped: {error}", err=True)
+    source = f"import:{csv_file.name}"
+    records = [
+        r if r.consent_source else dataclasses.replace(r, consent_source=source)
+        for r in parsed.records
+    ]
     with Store(settings.store.path) as store:
-        count = store.upsert_subscribers(rows, source=f"import:{csv_file.name}")
-    click.echo(f"imported {count} subscriber(s) from {csv_file} into {settings.store.path}")
+        counts = store.import_records(records)
+    click.echo(
+        f"imported {counts.added + counts.updated} subscriber(s) from {csv_file} "
+        f"({parsed.kind} format: {counts.added} new, {counts.updated} updated"
+        f"{f', {len(parsed.errors)} skipped' if parsed.errors else ''}) "
+        f"into {settings.store.path}"
+    )
+    if counts.kept_out:
+        click.echo(f"{counts.kept_out} row(s) left unsubscribed: those people had opted out")
+
+
+@subscribers.command("export")
+@config_option
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), default="-")
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only this status.")
+def export_subscribers(csv_file: Path, status: str | None) -> None:
+    """Write subscribers as UTF-8 CSV (to stdout with `-`) that `import` reads back unchanged.
+
+    \b
+    Example:
+      digest subscribers export backup.csv
+      digest subscribers export --status active - | head
+    """
+    settings = settings_from_context()
+    with Store(settings.store.path) as store:
+        text = export_csv(store.records(status))
+    if str(csv_file) == "-":
+        sys.stdout.write(text)
+        return
+    tmp = csv_file.with_name(f".{csv_file.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.replace(csv_file)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SubscriberError(f"{csv_file}: cannot write: {exc.strerror}") from None
+    click.echo(f"exported {text.count(chr(10)) - 1} subscriber(s) to {csv_file}", err=True)
+
+
+@subscribers.command("add")
+@config_option
+@click.argument("email")
+@click.option("--name", default="", help="Display name.")
+@click.option("--language", default="", help="Language (default: [newsletter] language).")
+@click.option("--themes", default="", help="Theme ids separated by `|` (default: all).")
+@click.option(
+    "--consent",
+    default="cli",
+    show_default=True,
+    help="Where consent was given, kept on record (e.g. 'paper form 2025-11-30').",
+)
+def add_subscriber(email: str, name: str, language: str, themes: str, consent: str) -> None:
+    """Add (or update) one active subscriber whose consent you hold.
+
+    \b
+    Example:
+      digest subscribers add ana@example.org --name "Ana" --language en --themes ukraine
+    """
+    settings = settings_from_context()
+    vocab = vocabulary(settings)
+    try:
+        subscriber = Subscriber(
+            normalize_address(email),
+            " ".join(name.split()),
+            check_language(language, vocab),
+            parse_themes(themes, vocab.theme_ids),
+        )
+    except ValueError as exc:
+        raise SubscriberError(f"{email}: {exc}") from None
+    record = SubscriberRecord(subscriber, status="active", consent_source=consent)
+    with Store(settings.store.path) as store:
+        counts = store.import_records([record])
+        stored = store.record_by_email(subscriber.email)
+    verb = "added" if counts.added else "updated"
+    status = stored.status if stored else "?"
+    click.echo(f"{verb} {subscriber.email} ({status})")
+
+
+@subscribers.command("remove")
+@config_option
+@click.argument("email")
+@click.option("--erase", is_flag=True, help="Delete every trace instead of unsubscribing.")
+def remove_subscriber(email: str, erase: bool) -> None:
+    """Unsubscribe an address (kept, so no import re-adds it), or --erase it entirely.
+
+    \b
+    Example:
+      digest subscribers remove ana@example.org
+      digest subscribers remove --erase ana@example.org
+    """
+    settings = settings_from_context()
+    with Store(settings.store.path) as store:
+        found = _find(store, email)
+        if erase:
+            store.erase(found.subscriber.id)
+            click.echo(f"erased {found.subscriber.email}")
+        else:
+            store.unsubscribe(found.subscriber.id)
+            click.echo(f"unsubscribed {found.subscriber.email}")
 
 
 @subscribers.command("list")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_subscribers(as_json: bool) -> None:
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only this status.")
+def list_subscribers(as_json: bool, status: str | None) -> None:
     """List subscribers with their language, themes and status.
 
     \b
@@ -54,16 +199,37 @@ def list_subscribers(as_json: bool) -> None:
     """
     settings = settings_from_context()
     with Store(settings.store.path) as store:
-        rows = store.subscribers()
+        rows = store.records(status)
     if as_json:
-        data = [
-            {"id": s.id, "email": s.email, "name": s.name, "language": s.language,
-             "themes": sorted(s.themes), "status": s.status}
-            for s in rows
-        ]  # fmt: skip
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json.dumps([record_data(r) for r in rows], ensure_ascii=False, indent=2))
         return
-    for s in rows:
+    for r in rows:
+        s = r.subscriber
         themes = "|".join(sorted(s.themes)) or "(all)"
         click.echo(f"{s.id:>4}  {s.email:<32} {s.language:<3} {s.status:<12} {themes}  {s.name}")
     click.echo(f"{len(rows)} subscriber(s)")
+
+
+@subscribers.command("show")
+@config_option
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show_subscriber(email: str, as_json: bool) -> None:
+    """Everything stored about one subscriber.
+
+    \b
+    Example:
+      digest subscribers show ana@example.org --json
+    """
+    settings = settings_from_context()
+    with Store(settings.store.path) as store:
+        data = record_data(_find(store, email))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = "|".join(value) or "(all)"
+        elif isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        click.echo(f"{key + ':':<17}{'' if value is None else value}")

@@ -29,9 +29,12 @@ _SOURCE_LANGUAGE = gettext.NullTranslations()
 """Messages translated from code rather than from templates (the catalog test reads it)."""
 
 
-def translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
-    """The language's catalog; re-read when the file changes, so the preview sees edits."""
-    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def translations(locale_dir: Path, language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """The language's catalog; re-read when the file changes, so the preview sees edits.
+
+    `domain` "messages" holds the email templates' strings, "web" the web pages'.
+    """
+    po = locale_dir / language / "LC_MESSAGES" / f"{domain}.po"
     try:
         mtime = po.stat().st_mtime_ns
     except OSError:

@@ -1,12 +1,144 @@
-"""Pages anyone may reach: health check (subscribe, preferences, unsubscribe, archive)."""
+"""Pages anyone may reach: health check, the subscribe form and the confirm link.
+
+The subscribe form answers the same page whether the address is new, pending, already
+subscribed, or the honeypot caught a bot: the response never tells a stranger who is on
+the list. The difference goes into the mailbox, which only its owner reads.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+
+from flask import Blueprint, render_template, request
+
+from digest.errors import DeliveryError
+from digest.models import Subscriber
+from digest.subscribers import normalize_address
+from digest.web import context, i18n
+from digest.web.csrf import check_csrf
+from digest.web.i18n import set_language, t
+from digest.web.mail import subscription_mail
 
 blueprint = Blueprint("public", __name__)
+blueprint.after_request(context.private_headers)
+HONEYPOT = "website"
+"""A field hidden from people by CSS; naive bots fill every field they find."""
 
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[str, int, dict[str, str]]:
     return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _form(error: str = "", status: int = 200, **values: object) -> tuple[str, int]:
+    settings = context.settings()
+    page = render_template(
+        "subscribe.html",
+        error=error,
+        themes=settings.themes,
+        languages=settings.newsletter.languages,
+        default_language=i18n.language(),
+        values=values,
+    )
+    return page, status
+
+
+@blueprint.get("/subscribe")
+def subscribe_form() -> tuple[str, int]:
+    return _form()
+
+
+@blueprint.post("/subscribe")
+def subscribe() -> tuple[str, int]:
+    check_csrf()
+    settings = context.settings()
+    news = settings.newsletter
+    limiter = context.limiter()
+    if not limiter.allow_client(request.remote_addr or ""):
+        context.fail(429, "Too many attempts", "Please wait a while before trying again.")
+    language = request.form.get("language", "")
+    if language not in news.languages:
+        language = i18n.language()
+    set_language(language)
+    done = render_template(
+        "message.html",
+        title=t("Check your inbox"),
+        text=t(
+            "If the address can receive email, a message is on its way with a link "
+            "to confirm. Nothing is sent until you confirm."
+        ),
+    )
+    if request.form.get(HONEYPOT, ""):
+        return done, 200
+    name = " ".join(request.form.get("name", "").split())[:200]
+    known = {theme.id for theme in settings.themes}
+    themes = frozenset(i for i in request.form.getlist("themes") if i in known)
+    if themes == known:
+        themes = frozenset()
+    try:
+        email = normalize_address(request.form.get("email", "")[:320])
+    except ValueError:
+        return _form(t("This does not look like an email address."), 400, name=name)
+    if not limiter.allow_mail(email):
+        return done, 200  # a mail went to this address minutes ago: same answer, no mail
+    record = context.store().add_pending(
+        Subscriber(email, name, language, themes), consent_source="web form (double opt-in)"
+    )
+    sub = record.subscriber
+    base = news.base_url.rstrip("/")
+    if record.status == "active":
+        token = context.signer().sign("preferences", sub.id, sub.email)
+        kind, url = "known", f"{base}/preferences/{token}"
+    else:
+        token = context.signer().sign("confirm", sub.id, sub.email)
+        kind, url = "confirm", f"{base}/confirm/{token}"
+    message = subscription_mail(settings, sub, kind, url, dt.datetime.now(dt.UTC))
+    transport = context.transport()
+    try:
+        transport.send(message)
+    except DeliveryError:
+        context.fail(503, "Try again later", "We could not send the email just now.")
+    finally:
+        transport.close()
+    return done, 200
+
+
+def _refuse_unless_pending_or_active(status: str | None) -> None:
+    """An old confirm link must not undo a later unsubscribe (or a bounce)."""
+    if status not in ("pending", "active"):
+        context.fail(400, "Link not valid", "This link no longer matches a subscription.")
+
+
+def _confirm_max_age() -> int:
+    return context.settings().serve.confirm_hours * 3600
+
+
+@blueprint.get("/confirm/<token>")
+def confirm_page(token: str) -> str:
+    """A button rather than an instant change: mail scanners open links, people click."""
+    record = context.subscriber_for("confirm", token, _confirm_max_age())
+    _refuse_unless_pending_or_active(record.status)
+    if record.status != "pending":
+        return render_template(
+            "message.html",
+            title=t("Already confirmed"),
+            text=t("This subscription is active."),
+        )
+    return render_template("confirm.html", email=record.subscriber.email)
+
+
+@blueprint.post("/confirm/<token>")
+def confirm(token: str) -> str:
+    check_csrf()
+    record = context.subscriber_for("confirm", token, _confirm_max_age())
+    _refuse_unless_pending_or_active(record.status)
+    context.store().confirm(record.subscriber.id)
+    sub = record.subscriber
+    preferences = context.signer().sign("preferences", sub.id, sub.email)
+    return render_template(
+        "message.html",
+        title=t("Subscription confirmed"),
+        text=t("Thank you: the next issue will reach you."),
+        link=f"{context.settings().newsletter.base_url.rstrip('/')}/preferences/{preferences}",
+        link_text=t("Choose your themes and language"),
+    )

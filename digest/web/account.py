@@ -1,0 +1,118 @@
+"""A subscriber's own pages, reached by the signed links in every email: preferences,
+RFC 8058 one-click unsubscribe, data download and self-erasure.
+
+Paths match the links `pipeline.Edition.links` puts in emails and headers:
+`/unsubscribe/<token>` and `/preferences/<token>`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, render_template, request
+
+from digest.subscribers import record_data
+from digest.web import context
+from digest.web.csrf import check_csrf
+from digest.web.i18n import t
+
+blueprint = Blueprint("account", __name__)
+blueprint.after_request(context.private_headers)
+
+
+def _preferences_page(token: str, saved: bool = False) -> str:
+    record = context.subscriber_for("preferences", token)
+    settings = context.settings()
+    sub = record.subscriber
+    return render_template(
+        "preferences.html",
+        record=record,
+        token=token,
+        saved=saved,
+        themes=settings.themes,
+        languages=settings.newsletter.languages,
+        chosen=sub.themes or frozenset(t.id for t in settings.themes),
+        language=sub.language or settings.newsletter.language,
+    )
+
+
+@blueprint.get("/preferences/<token>")
+def preferences(token: str) -> str:
+    return _preferences_page(token)
+
+
+@blueprint.post("/preferences/<token>")
+def save_preferences(token: str) -> str:
+    check_csrf()
+    record = context.subscriber_for("preferences", token)
+    settings = context.settings()
+    known = {theme.id for theme in settings.themes}
+    themes = frozenset(i for i in request.form.getlist("themes") if i in known)
+    if not themes:
+        context.fail(400, "Pick a theme", "Choose at least one theme, or unsubscribe.")
+    language = request.form.get("language", "")
+    if language not in settings.newsletter.languages:
+        context.fail(400, "Unknown language", "Choose one of the languages offered.")
+    context.store().set_preferences(
+        record.subscriber.id, language, frozenset() if themes == known else themes
+    )
+    return _preferences_page(token, saved=True)
+
+
+@blueprint.get("/preferences/<token>/data")
+def download_data(token: str) -> Response:
+    record = context.subscriber_for("preferences", token)
+    data = record_data(record)
+    data["deliveries"] = context.store().deliveries_of(record.subscriber.id)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-subscription.json"'},
+    )
+
+
+@blueprint.post("/preferences/<token>/erase")
+def erase(token: str) -> str:
+    check_csrf()
+    record = context.subscriber_for("preferences", token)
+    context.store().erase(record.subscriber.id)
+    return render_template(
+        "message.html",
+        title=t("Erased"),
+        text=t("Your address and preferences are deleted. You will get no more email from us."),
+    )
+
+
+@blueprint.post("/preferences/<token>/unsubscribe")
+def unsubscribe_from_preferences(token: str) -> str:
+    check_csrf()
+    record = context.subscriber_for("preferences", token)
+    context.store().unsubscribe(record.subscriber.id)
+    return _unsubscribed()
+
+
+def _unsubscribed() -> str:
+    return render_template(
+        "message.html",
+        title=t("Unsubscribed"),
+        text=t("You will receive no more issues. Changed your mind? Subscribe again any time."),
+    )
+
+
+@blueprint.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> str:
+    record = context.subscriber_for("unsubscribe", token)
+    return render_template("unsubscribe.html", token=token, record=record)
+
+
+@blueprint.post("/unsubscribe/<token>")
+def unsubscribe(token: str) -> str:
+    """RFC 8058: a bare POST (body `List-Unsubscribe=One-Click`) unsubscribes at once.
+
+    No cookie and no CSRF token can be expected from a mail provider's POST; the signed,
+    purpose-bound token is the credential. Repeating it changes nothing.
+    """
+    record = context.subscriber_for("unsubscribe", token)
+    context.store().unsubscribe(record.subscriber.id)
+    return _unsubscribed()

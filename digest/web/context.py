@@ -1,0 +1,103 @@
+"""What every subscriber page needs from the app: settings, a store per request, the
+signer, a transport, and the rule for turning a link token into a subscriber.
+
+The store is opened per request and closed at teardown: SQLite connections are not
+shared between the threads of the server.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from flask import Flask, Response, abort, current_app, g, render_template
+
+from digest.config import Settings
+from digest.delivery.transport import Transport
+from digest.errors import TokenError
+from digest.pipeline import make_transport
+from digest.store import Store, SubscriberRecord
+from digest.tokens import Signer, binds
+from digest.web.i18n import set_language, t
+from digest.web.ratelimit import SubscribeLimiter
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["DIGEST_SETTINGS"]
+    return value
+
+
+def signer() -> Signer:
+    value: Signer = current_app.config["DIGEST_SIGNER"]
+    return value
+
+
+def limiter() -> SubscribeLimiter:
+    value: SubscribeLimiter = current_app.config["DIGEST_LIMITER"]
+    return value
+
+
+def store() -> Store:
+    if "digest_store" not in g:
+        g.digest_store = Store(settings().store.path)
+    opened: Store = g.digest_store
+    return opened
+
+
+def transport() -> Transport:
+    return make_transport(settings())
+
+
+def close_store(_exc: BaseException | None = None) -> None:
+    opened = g.pop("digest_store", None)
+    if opened is not None:
+        opened.close()
+
+
+def install(app: Flask) -> None:
+    app.config["DIGEST_LIMITER"] = SubscribeLimiter(settings_of(app).serve.subscribe_per_hour)
+    app.teardown_appcontext(close_store)
+
+
+def settings_of(app: Flask) -> Settings:
+    value: Settings = app.config["DIGEST_SETTINGS"]
+    return value
+
+
+def fail(status: int, title: str, text: str) -> NoReturn:
+    """Stop the request with a small page; nothing has been changed."""
+    page = render_template("message.html", title=t(title), text=t(text))
+    abort(current_app.make_response((page, status)))
+
+
+def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> SubscriberRecord:
+    """The subscriber a link token names, or a 4xx page.
+
+    Forged, altered, expired and other-purpose tokens fail the signature; a token whose
+    subscriber was erased, or whose address no longer matches, finds nobody.
+    """
+    try:
+        subscriber_id, address_hash = signer().verify(purpose, token, max_age=max_age)
+    except TokenError as exc:
+        expired = "expired" in str(exc)
+        fail(
+            410 if expired else 400,
+            "Link expired" if expired else "Link not valid",
+            "This link has expired: subscribe again to get a new one."
+            if expired
+            else "This link is not valid. Use the link from your latest email.",
+        )
+    record = store().record(subscriber_id)
+    if record is None or not binds(address_hash, record.subscriber.email):
+        fail(404, "Link not valid", "This link no longer matches a subscription.")
+    set_language(record.subscriber.language)
+    return record
+
+
+def private_headers(response: Response) -> Response:
+    """For the subscriber pages: link tokens sit in their URLs, so never leak them in a
+    Referer, never let a cache keep them, and never frame the forms (clickjacking)."""
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

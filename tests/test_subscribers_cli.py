@@ -1,0 +1,183 @@
+"""`digest subscribers ...`: imports from our CSV, listmonk and Mailchimp; bad files
+reported line by line with nothing changed; --skip-invalid; export round-trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from digest.cli import cli
+from tests.conftest import Project
+
+
+def run(project: Project, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(project.config), *args], env=env)
+
+
+def people(project: Project) -> list[dict[str, object]]:
+    result = run(project, "subscribers", "list", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert isinstance(data, list)
+    return data
+
+
+def write(project: Project, name: str, text: str, encoding: str = "utf-8") -> str:
+    path = project.root / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def _import_sample(project: Project) -> None:
+    result = run(project, "subscribers", "import", str(project.root / "subscribers/sample.csv"))
+    assert result.exit_code == 0, result.output
+
+
+def test_bad_rows_reported_line_by_line_and_nothing_changes(project: Project) -> None:
+    _import_sample(project)
+    before = run(project, "subscribers", "export").output
+    bad = write(
+        project,
+        "bad.csv",
+        "email,name,language,themes\n"
+        "camille.durand@example.org,Camille Renamed,fr,\n"
+        "not-an-address,Bad,fr,\n"
+        "new@example.org,New,en,\n"
+        "NEW@example.org,Twice,en,\n"
+        "third@example.org,Third,en,mars\n"
+        "fourth@example.org,Fourth,de,\n",
+    )
+    result = run(project, "subscribers", "import", bad)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert lines[0].startswith(f"error: {bad}:3: invalid address 'not-an-address'")
+    assert lines[1].startswith(f"error: {bad}:5: duplicate of line 4")
+    assert lines[2].startswith(f"error: {bad}:6: unknown theme id 'mars'")
+    assert lines[3].startswith(f"error: {bad}:7: language 'de'")
+    assert "4 bad row(s): nothing imported" in lines[4]
+    assert run(project, "subscribers", "export").output == before
+
+    skipped = run(project, "subscribers", "import", "--skip-invalid", bad)
+    assert skipped.exit_code == 0, skipped.output
+    assert f"skipped: {bad}:3:" in skipped.output
+    assert "1 new, 1 updated, 4 skipped" in skipped.output
+    emails = {str(p["email"]): p for p in people(project)}
+    assert emails["camille.durand@example.org"]["name"] == "Camille Renamed"
+    assert "new@example.org" in emails and "third@example.org" not in emails
+
+
+def test_wrong_encoding_and_missing_column(project: Project) -> None:
+    latin = write(
+        project, "latin.csv", "email,name\na@example.org,Amélie\nb@example.org,Léa\n", "latin-1"
+    )
+    result = run(project, "subscribers", "import", latin)
+    assert result.exit_code != 0
+    assert f"error: {latin}:2: not valid UTF-8" in result.output
+    assert f"error: {latin}:3: not valid UTF-8" in result.output
+    missing = write(project, "missing.csv", "name,language\nA,fr\n")
+    result = run(project, "subscribers", "import", missing)
+    assert result.exit_code != 0 and f"error: {missing}:1: missing column 'email'" in result.output
+    ragged = write(project, "ragged.csv", "email,name\na@example.org,A,extra\n")
+    result = run(project, "subscribers", "import", ragged)
+    assert f"{ragged}:2: more fields than the header" in result.output
+    assert people(project) == []
+
+
+def test_export_then_import_round_trips_unchanged(project: Project, tmp_path: Path) -> None:
+    _import_sample(project)
+    extra = write(
+        project,
+        "extra.csv",
+        'email,name,language,themes,company\nx@example.org,"Doe, Jane",en,ukraine,"ACME ""EU"""\n',
+    )
+    assert run(project, "subscribers", "import", extra).exit_code == 0
+    assert run(project, "subscribers", "remove", "j.smith@example.net").exit_code == 0
+    first = project.root / "first.csv"
+    assert run(project, "subscribers", "export", str(first)).exit_code == 0
+
+    other = {"DIGEST_STORE_PATH": str(tmp_path / "other.db")}
+    assert run(project, "subscribers", "import", str(first), env=other).exit_code == 0
+    second = project.root / "second.csv"
+    assert run(project, "subscribers", "export", str(second), env=other).exit_code == 0
+    assert second.read_bytes() == first.read_bytes()
+    text = first.read_text(encoding="utf-8")
+    assert "Amélie Lefèvre" in text and '"{""company"": ""ACME \\""EU\\""""}"' in text
+    assert "j.smith@example.net,Jordan Smith,en,,unsubscribed," in text
+
+
+def test_import_never_resubscribes_someone_who_unsubscribed(project: Project) -> None:
+    _import_sample(project)
+    assert run(project, "subscribers", "remove", "p.novak@example.com").exit_code == 0
+    result = run(project, "subscribers", "import", str(project.root / "subscribers/sample.csv"))
+    assert result.exit_code == 0, result.output
+    explicit = write(project, "active.csv", "email,status\np.novak@example.com,active\n")
+    result = run(project, "subscribers", "import", explicit)
+    assert result.exit_code == 0 and "1 row(s) left unsubscribed" in result.output
+    shown = json.loads(run(project, "subscribers", "show", "p.novak@example.com", "--json").output)
+    assert shown["status"] == "unsubscribed"
+    # Columns the file lacks keep their stored values.
+    assert shown["language"] == "en" and shown["themes"] == ["balkans", "summit"]
+    assert shown["name"] == "Petra Novak"
+
+
+def test_listmonk_export(project: Project) -> None:
+    path = write(
+        project,
+        "listmonk.csv",
+        "uuid,email,name,attributes,status,created_at,updated_at\n"
+        'a1b2,ana@example.org,Ana,"{""city"": ""Riga"", ""language"": ""en""}",enabled,'
+        "2024-03-01 10:00:00.123+00,2024-03-02 10:00:00+00\n"
+        'c3d4,bo@example.org,Bo,"{}",blocklisted,2024-03-01 10:00:00+00,2024-04-01 09:00:00+00\n',
+    )
+    result = run(project, "subscribers", "import", path)
+    assert result.exit_code == 0 and "listmonk format" in result.output, result.output
+    ana = json.loads(run(project, "subscribers", "show", "ana@example.org", "--json").output)
+    assert ana["status"] == "active" and ana["language"] == "en"
+    assert ana["attributes"] == {"city": "Riga", "language": "en", "listmonk_uuid": "a1b2"}
+    assert ana["created_at"] == "2024-03-01T10:00:00+00:00"
+    bo = json.loads(run(project, "subscribers", "show", "bo@example.org", "--json").output)
+    assert bo["status"] == "unsubscribed" and bo["unsubscribed_at"] == "2024-04-01T09:00:00+00:00"
+
+
+def test_mailchimp_exports(project: Project) -> None:
+    subscribed = write(
+        project,
+        "subscribed_members.csv",
+        "Email Address,First Name,Last Name,MEMBER_RATING,OPTIN_TIME,CONFIRM_TIME,TAGS\n"
+        'ana@example.org,Ana,Lind,4,2023-05-01 08:00:00,2023-05-01 08:05:00,"press"\n',
+    )
+    unsubscribed = write(
+        project,
+        "unsubscribed_members.csv",
+        "Email Address,First Name,Last Name,OPTIN_TIME,UNSUB_TIME,UNSUB_REASON\n"
+        "bo@example.org,Bo,,2023-01-01 00:00:00,2023-06-01 12:00:00,NORMAL\n",
+    )
+    for path in (subscribed, unsubscribed):
+        result = run(project, "subscribers", "import", path)
+        assert result.exit_code == 0 and "mailchimp format" in result.output, result.output
+    ana = json.loads(run(project, "subscribers", "show", "ana@example.org", "--json").output)
+    assert ana["name"] == "Ana Lind" and ana["status"] == "active"
+    assert ana["confirmed_at"] == "2023-05-01T08:05:00+00:00"
+    assert ana["attributes"] == {"member_rating": "4", "tags": "press"}
+    assert ana["consent_source"] == "mailchimp"
+    bo = json.loads(run(project, "subscribers", "show", "bo@example.org", "--json").output)
+    assert bo["status"] == "unsubscribed" and bo["attributes"] == {"unsub_reason": "NORMAL"}
+
+
+def test_add_show_remove_and_erase(project: Project) -> None:
+    added = run(project, "subscribers", "add", "Ana@Example.org", "--name", " Ana  B ",
+                "--language", "en", "--themes", "ukraine|summit")  # fmt: skip
+    assert added.exit_code == 0 and "added Ana@example.org (active)" in added.output
+    shown = run(project, "subscribers", "show", "ana@example.org")
+    assert "themes:" in shown.output and "summit|ukraine" in shown.output
+    assert "consent_source:  cli" in shown.output
+    bad = run(project, "subscribers", "add", "x@example.org", "--themes", "mars")
+    assert bad.exit_code != 0 and "unknown theme id 'mars'" in bad.output
+    assert run(project, "subscribers", "remove", "ana@example.org").exit_code == 0
+    assert people(project)[0]["status"] == "unsubscribed"
+    assert run(project, "subscribers", "remove", "--erase", "ana@example.org").exit_code == 0
+    assert people(project) == []
+    gone = run(project, "subscribers", "show", "ana@example.org")
+    assert gone.exit_code != 0 and "no such subscriber" in gone.output
