@@ -60,6 +60,16 @@ class BuildSettings:
 class DeliverySettings:
     transport: str = "file"
     outbox_dir: Path = Path("outbox")
+    connections: int = 4
+    rate_per_second: float = 0.0
+    hourly_cap: int = 0
+    max_per_connection: int = 0
+    max_attempts: int = 4
+    backoff: float = 30.0
+    backoff_max: float = 600.0
+    max_consecutive_failures: int = 20
+    hard_bounce_limit: int = 1
+    feedback_id: str = "{issue}:{variant}:digest"
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,21 @@ class SecuritySettings:
     secret_key_file: Path = Path("subscribers/secret.key")
 
 
+@dataclass(frozen=True)
+class DkimSettings:
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""
+    key_env: str = "DIGEST_DKIM_KEY"
+
+
+@dataclass(frozen=True)
+class BouncesSettings:
+    soft_limit: int = 5
+    soft_statuses: tuple[str, ...] = ("5.2.2",)
+    on_complaint: str = "complained"
+
+
 _SECTIONS: dict[str, type] = {
     "newsletter": NewsletterSettings,
     "entries": EntriesSettings,
@@ -87,10 +112,13 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliverySettings,
     "smtp": SmtpSettings,
     "security": SecuritySettings,
+    "dkim": DkimSettings,
+    "bounces": BouncesSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
     ("smtp", "security"): ("starttls", "ssl", "none"),
+    ("bounces", "on_complaint"): ("complained", "ignore"),
 }
 
 
@@ -104,6 +132,8 @@ class Settings:
     delivery: DeliverySettings
     smtp: SmtpSettings
     security: SecuritySettings
+    dkim: DkimSettings
+    bounces: BouncesSettings
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -293,3 +323,22 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
+    _check_delivery(settings)
+
+
+def _check_delivery(settings: Settings) -> None:
+    """Reject delivery numbers that would stall or flood a send, naming the key."""
+    path, delivery = settings.path, settings.delivery
+    minimums = {"connections": 1, "max_attempts": 1, "max_consecutive_failures": 1,
+                "hard_bounce_limit": 1, "hourly_cap": 0, "max_per_connection": 0}  # fmt: skip
+    for key, least in minimums.items():
+        if getattr(delivery, key) < least:
+            raise ConfigError(f"{path}: [delivery] {key}: must be at least {least}")
+    for key in ("rate_per_second", "backoff", "backoff_max"):
+        if getattr(delivery, key) < 0:
+            raise ConfigError(f"{path}: [delivery] {key}: must not be negative")
+    dkim = settings.dkim
+    if bool(dkim.selector) != bool(dkim.domain):
+        raise ConfigError(f"{path}: [dkim] selector and domain: set both or neither")
+    if settings.bounces.soft_limit < 0:
+        raise ConfigError(f"{path}: [bounces] soft_limit: must not be negative")

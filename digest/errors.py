@@ -45,3 +45,8 @@ class PermanentDeliveryError(DeliveryError):
 
 class TokenError(DigestError):
     """A signed link token is forged, altered, expired or for another purpose."""
+
+
+class DeliverySetupError(PermanentDeliveryError):
+    """The transport itself cannot work (login refused, bad TLS, unwritable folder):
+    no recipient is at fault, so the send stops with every unsent row still pending."""

@@ -10,7 +10,12 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
-from digest.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from digest.errors import (
+    DeliveryError,
+    DeliverySetupError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from digest.models import Message
 
 
@@ -69,7 +74,7 @@ class SmtpTransport:
             smtp.ehlo()
         if opts.username:
             if opts.password is None:
-                raise PermanentDeliveryError(
+                raise DeliverySetupError(
                     f"SMTP username {opts.username!r} is set but the password variable is empty"
                 )
             smtp.login(opts.username, opts.password)
@@ -80,13 +85,15 @@ class SmtpTransport:
         if isinstance(exc, DeliveryError) or not isinstance(exc, Exception):
             return exc
         if isinstance(exc, smtplib.SMTPAuthenticationError):
-            return PermanentDeliveryError(f"{where}: login refused: {_reply(exc)}")
+            return DeliverySetupError(f"{where}: login refused: {_reply(exc)}")
         if isinstance(exc, smtplib.SMTPNotSupportedError):
-            return PermanentDeliveryError(f"{where}: {exc}")
+            return DeliverySetupError(f"{where}: {exc}")
         if isinstance(exc, smtplib.SMTPResponseException):
-            return _classify(exc.smtp_code, f"{where}: {_reply(exc)}")
+            if 400 <= exc.smtp_code < 500:
+                return TransientDeliveryError(f"{where}: {_reply(exc)}")
+            return DeliverySetupError(f"{where}: {_reply(exc)}")
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return PermanentDeliveryError(f"{where}: TLS: {exc.verify_message}")
+            return DeliverySetupError(f"{where}: TLS: {exc.verify_message}")
         if isinstance(exc, OSError | smtplib.SMTPException):
             return TransientDeliveryError(f"cannot connect to {where}: {exc}")
         return exc
