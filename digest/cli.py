@@ -9,7 +9,9 @@ import click
 
 from digest import __version__
 from digest.commands import DigestGroup, config_option
+from digest.commands.bounces import bounces
 from digest.commands.issue import build, send
+from digest.commands.status import status
 from digest.commands.subscribers import subscribers
 
 
@@ -28,6 +30,8 @@ def cli() -> None:
 cli.add_command(build)
 cli.add_command(send)
 cli.add_command(subscribers)
+cli.add_command(status)
+cli.add_command(bounces)
 
 
 def main() -> None:

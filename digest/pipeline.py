@@ -13,10 +13,12 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from digest.assemble import assemble_issue
 from digest.config import Settings
+from digest.delivery.dkim import load_signer
 from digest.delivery.file import ConsoleTransport, FileTransport
 from digest.delivery.mime import ListHeaders, MessageFactory
 from digest.delivery.outbox import OutboxOptions, SendSummary, deliver
@@ -162,6 +164,16 @@ def make_transport(settings: Settings) -> Transport:
             verify_certificates=smtp.verify_certificates,
         )
     )
+
+
+def send_edges(settings: Settings) -> dict[str, Any]:
+    """The configured send options, extra connections and DKIM signer, as send() kwargs."""
+    signer = load_signer(settings)
+    return {
+        "options": OutboxOptions.from_settings(settings.delivery),
+        "transport_factory": lambda: make_transport(settings),
+        "sign": signer.sign if signer is not None else None,
+    }
 
 
 # -- build -------------------------------------------------------------------------
