@@ -52,7 +52,8 @@ class DkimSigner:
                 canonicalize=(b"relaxed", b"relaxed"),
             )
         except dkim.DKIMException as exc:
-            raise DeliverySetupError(f"DKIM signing failed: {exc}") from None
+            reason = " ".join(str(exc).split())
+            raise DeliverySetupError(f"DKIM signing failed: {reason}") from None
         return replace(message, data=header + message.data)
 
 
