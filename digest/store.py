@@ -247,14 +247,31 @@ class Store:
         )
         return [_delivery(row) for row in rows]
 
-    def pending_page(self, key: str, after: int, limit: int) -> list[DeliveryRow]:
-        """Pending rows after subscriber id `after`: the send reads the outbox in pages."""
+    def pending_with_subscribers(
+        self, key: str, after: int, limit: int
+    ) -> list[tuple[DeliveryRow, Subscriber | None]]:
+        """Pending rows after subscriber id `after`, each with the subscriber as they are
+        now (None if deleted): one query per page instead of one lookup per row."""
         rows = self.db.execute(
-            "SELECT * FROM deliveries WHERE issue_key = ? AND status = 'pending' "
-            "AND subscriber_id > ? ORDER BY subscriber_id LIMIT ?",
+            """SELECT d.issue_key, d.subscriber_id, d.email AS d_email, d.status AS d_status,
+                      d.message_id, d.reply, s.*
+               FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+               WHERE d.issue_key = ? AND d.status = 'pending' AND d.subscriber_id > ?
+               ORDER BY d.subscriber_id LIMIT ?""",
             (key, after, limit),
         )
-        return [_delivery(row) for row in rows]
+        page: list[tuple[DeliveryRow, Subscriber | None]] = []
+        for row in rows:
+            delivery = DeliveryRow(
+                issue_key=row["issue_key"],
+                subscriber_id=row["subscriber_id"],
+                email=row["d_email"],
+                status=row["d_status"],
+                message_id=row["message_id"],
+                reply=row["reply"],
+            )
+            page.append((delivery, _subscriber(row) if row["id"] is not None else None))
+        return page
 
     def note_attempt(self, key: str, subscriber_id: int, reason: str) -> None:
         """Record a failed try that leaves the row pending (a retry or a rerun follows)."""

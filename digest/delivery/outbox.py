@@ -149,8 +149,8 @@ class _Run:
         self.lock = threading.Lock()
         self.consecutive = 0
         self.fatal: BaseException | None = None
-        self.rows: queue.Queue[DeliveryRow | None] = queue.Queue(
-            maxsize=max(64, options.connections * 16)
+        self.rows: queue.Queue[_Outgoing | None] = queue.Queue(
+            maxsize=max(32, options.connections * 8)
         )
 
     def wait_until(self, at: float) -> bool:
@@ -190,15 +190,26 @@ class _Run:
                 self.on_progress(email, outcome)
 
 
-def _worker(run: _Run, store_path: Path, transport: Transport, make: MessageMaker) -> None:
+@dataclass(frozen=True)
+class _Outgoing:
+    row: DeliveryRow
+    subscriber: Subscriber
+    message: Message
+
+
+def _worker(run: _Run, store_path: Path, transport: Transport) -> None:
     store = Store(store_path)
+    # WAL with synchronous=NORMAL: a commit survives a crash of this process (kill -9)
+    # without an fsync per message; only a power cut can undo the last commits, which
+    # re-sends those messages and never skips anyone.
+    store.db.execute("PRAGMA synchronous=NORMAL")
     on_connection = 0
     try:
         while not run.stop.is_set():
-            row = run.rows.get()
-            if row is None:
+            item = run.rows.get()
+            if item is None:
                 break
-            on_connection = _deliver(run, store, transport, make, row, on_connection)
+            on_connection = _deliver(run, store, transport, item, on_connection)
     except BaseException as exc:
         run.abort(exc)
     finally:
@@ -209,29 +220,11 @@ def _worker(run: _Run, store_path: Path, transport: Transport, make: MessageMake
 
 
 def _deliver(
-    run: _Run,
-    store: Store,
-    transport: Transport,
-    make: MessageMaker,
-    row: DeliveryRow,
-    on_connection: int,
+    run: _Run, store: Store, transport: Transport, item: _Outgoing, on_connection: int
 ) -> int:
     """Send one row with its retries; return the count of messages on this connection."""
     key, options, summary = run.issue_key, run.options, run.summary
-    current = store.subscriber(row.subscriber_id)
-    if current is None or current.status != "active":
-        store.mark(key, row.subscriber_id, "skipped", "", "no longer active")
-        with run.lock:
-            summary.skipped += 1
-        run.progress_only(row.email, "skipped")
-        return on_connection
-    message = make(current)
-    if message is None:
-        store.mark(key, row.subscriber_id, "skipped", "", "no entries for themes")
-        with run.lock:
-            summary.skipped += 1
-        run.progress_only(row.email, "skipped")
-        return on_connection
+    row, current, message = item.row, item.subscriber, item.message
     for attempt in range(1, options.max_attempts + 1):
         if not run.wait_until(run.limiter.reserve(run.clock())):
             return on_connection
@@ -285,6 +278,13 @@ def _deliver(
     return on_connection  # pragma: no cover - the loop always returns
 
 
+def _skip(run: _Run, store: Store, row: DeliveryRow, why: str) -> None:
+    store.mark(run.issue_key, row.subscriber_id, "skipped", "", why)
+    with run.lock:
+        run.summary.skipped += 1
+    run.progress_only(row.email, "skipped")
+
+
 def deliver(
     store: Store,
     issue_key: str,
@@ -298,7 +298,10 @@ def deliver(
 ) -> SendSummary:
     """Send every pending row of `issue_key`, one worker thread per transport.
 
-    `make` must be safe to call from several threads. Raises the transport's
+    The calling thread reads the rows a page at a time, checks each subscriber is still
+    active, builds the message and queues it; the workers send and commit. Building
+    while the workers wait on their servers hides most of its cost. The queue is short,
+    so an unsubscribe lands at most a few dozen messages late. Raises the transport's
     DeliverySetupError (or any unexpected error) after every worker has stopped.
     """
     now_wall = dt.datetime.now(dt.UTC)
@@ -312,23 +315,23 @@ def deliver(
     limiter = RateLimiter(options.rate_per_second, options.hourly_cap, clock(), earlier)
     run = _Run(issue_key, options, summary, limiter, clock, on_progress)
     threads = [
-        threading.Thread(
-            target=_worker, args=(run, store.path, transport, make), name=f"outbox-{i}"
-        )
+        threading.Thread(target=_worker, args=(run, store.path, transport), name=f"outbox-{i}")
         for i, transport in enumerate(transports)
     ]
     for thread in threads:
         thread.start()
     try:
-        for row in _pending_pages(store, issue_key):
-            while not run.stop.is_set():
-                try:
-                    run.rows.put(row, timeout=0.2)
-                    break
-                except queue.Full:
-                    continue
+        for row, current in _pending_pages(store, issue_key):
             if run.stop.is_set():
                 break
+            if current is None or current.status != "active":
+                _skip(run, store, row, "no longer active")
+                continue
+            message = make(current)
+            if message is None:
+                _skip(run, store, row, "no entries for themes")
+                continue
+            _put(run, _Outgoing(row, current, message))
     except BaseException as exc:
         run.abort(exc)
     finally:
@@ -339,6 +342,15 @@ def deliver(
     if run.fatal is not None:
         raise run.fatal
     return summary
+
+
+def _put(run: _Run, item: _Outgoing) -> None:
+    while not run.stop.is_set():
+        try:
+            run.rows.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            continue
 
 
 def _put_end(run: _Run) -> None:
@@ -354,11 +366,11 @@ def _put_end(run: _Run) -> None:
                     run.rows.get_nowait()
 
 
-def _pending_pages(store: Store, issue_key: str) -> Iterable[DeliveryRow]:
+def _pending_pages(store: Store, issue_key: str) -> Iterable[tuple[DeliveryRow, Subscriber | None]]:
     after = -1
     while True:
-        page = store.pending_page(issue_key, after, PAGE)
+        page = store.pending_with_subscribers(issue_key, after, PAGE)
         if not page:
             return
         yield from page
-        after = page[-1].subscriber_id
+        after = page[-1][0].subscriber_id
