@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 
@@ -144,3 +146,27 @@ def test_file_transport_writes_one_eml_per_message(project: Project) -> None:
     assert len(files) == 7
     assert not list((project.root / "outbox").glob(".tmp-*"))
     assert files[0].read_bytes().startswith(b"To: ")
+
+
+def test_bodies_encoded_once_per_variant_decode_to_the_filled_templates(
+    project: Project,
+) -> None:
+    edition, store = setup(project)
+    reader = next(s for s in store.subscribers() if s.email.startswith("amelie"))
+    message = edition.message_for(reader)
+    head, body = message.data.split(b"\r\n\r\n", 1)
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    parsed = message_from_bytes(message.data, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    variant = pipeline.variant_of(reader, edition.settings)
+    links = edition.links(reader)
+    values = {"name": reader.name, **links}
+    compiled = edition.compiled(variant)
+    for kind, skeleton in (("plain", compiled.text), ("html", compiled.html)):
+        body = parsed.get_body((kind,))
+        assert body is not None
+        expected = skeleton.fill(values).replace("\r\n", "\n")
+        assert body.get_content().replace("\r\n", "\n") == expected
+    assert "Amélie Lefèvre" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]

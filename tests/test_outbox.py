@@ -32,6 +32,15 @@ class CountingHandler(RecordingHandler):
     stamps: list[float] = field(default_factory=list)
     drop_at: set[int] = field(default_factory=set)
     data_calls: int = 0
+    rcpt_replies: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.rcpt_replies:
+            return self.rcpt_replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_EHLO(
         self,
@@ -106,6 +115,24 @@ def test_5xx_marks_bounced_at_the_limit_and_later_issues_skip_them(
     assert "550 5.1.1" in failed.reply
     # later issues freeze only active subscribers
     assert failed.email not in {s.email for s in store.subscribers(status="active")}
+
+
+def test_a_refused_recipient_is_a_hard_bounce_but_a_refused_content_is_not(
+    project: Project, counting_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    handler = counting_server.handler
+    assert isinstance(handler, CountingHandler)
+    handler.rcpt_replies = ["550 mailbox unavailable"]
+    handler.replies = ["554 5.7.1 Message rejected as spam"]
+    summary = pipeline.send(edition, store, plain(counting_server), options=FAST)
+    assert summary.failed == 2 and summary.sent == 5
+    rows = {r.reply.split()[0]: r for r in store.deliveries(edition.issue.key)
+            if r.status == "failed"}  # fmt: skip
+    assert store.bounce_counts(rows["550"].subscriber_id) == (1, 0)
+    assert summary.bounced == [rows["550"].email]
+    assert store.bounce_counts(rows["554"].subscriber_id) == (0, 0)
+    assert store.subscriber(rows["554"].subscriber_id).status == "active"  # type: ignore[union-attr]
 
 
 def test_5xx_under_the_limit_only_counts(project: Project, smtp_server: SmtpServer) -> None:

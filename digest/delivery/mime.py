@@ -20,6 +20,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 
 from digest.errors import RenderError
 from digest.models import Message, Subscriber
+from digest.render.slots import Skeleton
 from digest.render.variant import CompiledVariant
 
 CRLF = "\r\n"
@@ -47,9 +48,40 @@ def address_header(name: str, display: str, address: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    normalized = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
+    """Quoted-printable with CRLF line breaks, soft ones included.
+
+    b2a_qp picks its soft-break style from the first line break it meets, so a piece
+    without one would get bare-LF soft breaks: encode with LF throughout, then turn
+    every LF (the only raw LFs in quoted-printable are line breaks) into CRLF.
+    """
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     encoded: bytes = binascii.b2a_qp(normalized.encode("utf-8"), istext=True)
-    return encoded
+    return encoded.replace(b"\n", b"\r\n")
+
+
+SOFT_BREAK = b"=\r\n"
+
+
+class EncodedSkeleton:
+    """A body skeleton whose literal parts are quoted-printable encoded once per variant.
+
+    Encoding the whole filled body per reader was most of a message's build time. A
+    soft line break (`=` CRLF) may stand anywhere in quoted-printable and decodes to
+    nothing, so each literal is encoded once, each reader's values are encoded alone,
+    and the pieces are joined with soft breaks: every piece starts at column 0, so no
+    encoded line grows past 76 characters.
+    """
+
+    def __init__(self, skeleton: Skeleton) -> None:
+        self.literals = tuple(_qp(part) for part in skeleton.literals)
+        self.names = skeleton.names
+        self.escape = skeleton.escape
+
+    def fill(self, values: Mapping[str, str]) -> bytes:
+        out = [self.literals[0]]
+        for name, literal in zip(self.names, self.literals[1:], strict=True):
+            out += [SOFT_BREAK, _qp(self.escape(values[name])), SOFT_BREAK, literal]
+        return b"".join(out)
 
 
 def message_id(issue_key: str, subscriber: Subscriber, domain: str) -> str:
@@ -80,6 +112,8 @@ class MessageFactory:
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.compiled = compiled
+        self._text = EncodedSkeleton(compiled.text)
+        self._html = EncodedSkeleton(compiled.html)
         sender_name, self.sender_address = parseaddr(sender)
         if not self.sender_address or "@" not in self.sender_address:
             raise RenderError(f"sender {sender!r} is not an email address")
@@ -116,14 +150,15 @@ class MessageFactory:
         lists: ListHeaders,
     ) -> Message:
         mid = message_id(issue_key, subscriber, self.domain)
-        unsubscribe = f"<{lists.unsubscribe_url}>"
+        unsubscribe = f"<{header_safe('List-Unsubscribe', lists.unsubscribe_url)}>"
         if lists.unsubscribe_mailto:
-            unsubscribe += f", <{lists.unsubscribe_mailto}>"
+            mailto = header_safe("List-Unsubscribe", lists.unsubscribe_mailto)
+            unsubscribe += f",{CRLF} <{mailto}>"  # folded, to keep header lines short
         personal = CRLF.join(
             [
                 address_header("To", subscriber.name, subscriber.email),
                 f"Message-ID: {mid}",
-                f"List-Unsubscribe: {header_safe('List-Unsubscribe', unsubscribe)}",
+                f"List-Unsubscribe: {unsubscribe}",
                 "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             ]
         )
@@ -134,9 +169,9 @@ class MessageFactory:
                 self._head,
                 b"\r\n",
                 self._text_open,
-                _qp(self.compiled.text.fill(values)),
+                self._text.fill(values),
                 self._html_open,
-                _qp(self.compiled.html.fill(values)),
+                self._html.fill(values),
                 self._close,
             ]
         )

@@ -7,7 +7,8 @@ by subscriber id, so memory does not grow with the list.
 
 Retries stay inside the worker that hit them: a 4xx reply or a dropped connection is
 retried on the same row after an exponential backoff, while the other connections go
-on. A 5xx is final for that row and counts as a hard bounce. Too many failed tries in a
+on. A 5xx is final for that row; when it blames the address (RCPT refused, 5.1.x)
+it counts as a hard bounce, while a content or policy refusal does not. Too many failed tries in a
 row, or a fault of the transport itself (login refused, bad TLS), stop every worker and
 leave the unsent rows pending for the next run.
 """
@@ -29,6 +30,7 @@ from digest.delivery.transport import Transport
 from digest.errors import (
     DeliverySetupError,
     PermanentDeliveryError,
+    RecipientRefusedError,
     TransientDeliveryError,
 )
 from digest.models import Message, Subscriber
@@ -239,16 +241,18 @@ def _deliver(
         except PermanentDeliveryError as exc:
             reason = str(exc)
             store.mark(key, row.subscriber_id, "failed", message.message_id, reason)
-            became = store.record_bounce(
-                email=current.email,
-                kind="hard",
-                fingerprint=f"smtp:{key}:{current.id}",
-                subscriber_id=current.id,
-                issue_key=key,
-                detail=reason,
-                source="smtp",
-                hard_limit=options.hard_bounce_limit,
-            )
+            became = None
+            if isinstance(exc, RecipientRefusedError):  # not content or policy refusals
+                became = store.record_bounce(
+                    email=current.email,
+                    kind="hard",
+                    fingerprint=f"smtp:{key}:{current.id}",
+                    subscriber_id=current.id,
+                    issue_key=key,
+                    detail=reason,
+                    source="smtp",
+                    hard_limit=options.hard_bounce_limit,
+                )
             with run.lock:
                 summary.failed += 1
                 summary.failures.append((current.email, reason))

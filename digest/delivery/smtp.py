@@ -6,6 +6,7 @@ TransientDeliveryError (worth a retry), 5xx replies PermanentDeliveryError.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from digest.errors import (
     DeliveryError,
     DeliverySetupError,
     PermanentDeliveryError,
+    RecipientRefusedError,
     TransientDeliveryError,
 )
 from digest.models import Message
@@ -108,7 +110,7 @@ class SmtpTransport:
                 raise _classify(code, reply.decode("utf-8", "replace"))
             code, reply = smtp.rcpt(message.recipient)
             if code not in (250, 251):
-                raise _classify(code, reply.decode("utf-8", "replace"))
+                raise _classify(code, reply.decode("utf-8", "replace"), recipient=True)
             code, reply = smtp.data(message.data)
             if code != 250:
                 raise _classify(code, reply.decode("utf-8", "replace"))
@@ -156,8 +158,15 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {text}"
 
 
-def _classify(code: int, reply: str) -> DeliveryError:
+_MAILBOX_STATUS = re.compile(r"\b5\.(1\.[0-6]|2\.1)\b")
+"""Enhanced status codes that blame the recipient's address (RFC 3463), as opposed
+to the content or a policy: only these count as hard bounces."""
+
+
+def _classify(code: int, reply: str, recipient: bool = False) -> DeliveryError:
     text = reply if str(code) in reply else f"{code} {reply}"
     if 400 <= code < 500:
         return TransientDeliveryError(text)
+    if recipient or _MAILBOX_STATUS.search(text):
+        return RecipientRefusedError(text)
     return PermanentDeliveryError(text)
