@@ -10,7 +10,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,17 +227,17 @@ def _atomic_write(path: Path, data: bytes) -> Path:
 # -- send --------------------------------------------------------------------------
 
 
-def _recipients(edition: Edition, store: Store) -> tuple[list[tuple[Subscriber, str]], list[str]]:
-    """Who gets which variant now, and who gets nothing (no entry for their themes)."""
-    recipients: list[tuple[Subscriber, str]] = []
-    no_content: list[str] = []
-    for subscriber in store.subscribers(status="active"):
+def _recipients(
+    edition: Edition, store: Store, no_content: list[str]
+) -> Iterator[tuple[Subscriber, str]]:
+    """Who gets which variant now, one at a time (a long list is never held in memory);
+    those who get nothing (no entry for their themes) are appended to `no_content`."""
+    for subscriber in store.iter_subscribers("active"):
         variant = variant_of(subscriber, edition.settings)
         if not edition.compiled(variant).sections:
             no_content.append(subscriber.email)
             continue
-        recipients.append((subscriber, variant.label))
-    return recipients, no_content
+        yield subscriber, variant.label
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,8 @@ def plan(edition: Edition, store: Store) -> list[PlannedDelivery]:
     """
     key = edition.issue.key
     if not store.counts(key):
-        recipients, no_content = _recipients(edition, store)
+        no_content: list[str] = []
+        recipients = _recipients(edition, store, no_content)
         planned = [PlannedDelivery(s.email, label, "pending") for s, label in recipients]
         return planned + [PlannedDelivery(e, "", "no content") for e in no_content]
     planned = []
@@ -294,7 +295,7 @@ def send(
     settings, issue = edition.settings, edition.issue
     options = options or OutboxOptions.from_settings(settings.delivery)
     summary = SendSummary(issue.key)
-    recipients, summary.no_content = _recipients(edition, store)
+    recipients = _recipients(edition, store, summary.no_content)
     summary.resumed = not store.freeze_issue(issue.key, issue.number, issue.volume, recipients)
     factory_lock = threading.Lock()
 

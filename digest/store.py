@@ -206,7 +206,7 @@ class Store:
                 db.executemany(
                     """INSERT INTO deliveries (issue_key, subscriber_id, email, variant, updated_at)
                        VALUES (?, ?, ?, ?, ?)""",
-                    [(key, s.id, s.email, variant, now) for s, variant in recipients],
+                    ((key, s.id, s.email, variant, now) for s, variant in recipients),
                 )
         return bool(created)
 
@@ -246,6 +246,12 @@ class Store:
             "SELECT * FROM deliveries WHERE issue_key = ? ORDER BY subscriber_id", (key,)
         )
         return [_delivery(row) for row in rows]
+
+    def iter_subscribers(self, status: str) -> Iterator[Subscriber]:
+        """Like subscribers(), one row at a time: freezing a long list stays small."""
+        for row in self.db.execute("SELECT * FROM subscribers WHERE status = ? ORDER BY id",
+                                   (status,)):  # fmt: skip
+            yield _subscriber(row)
 
     def pending_with_subscribers(
         self, key: str, after: int, limit: int
