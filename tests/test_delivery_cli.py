@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
+import pty
+import subprocess
+import sys
 
 from click.testing import CliRunner, Result
 
@@ -117,3 +121,46 @@ def test_bad_delivery_setting_names_the_key(project: Project) -> None:
     result = run(project, "send", env={"DIGEST_DELIVERY_CONNECTIONS": "0"})
     assert result.exit_code == 2
     assert "[delivery] connections: must be at least 1" in result.output
+
+
+def test_dry_run_after_a_partial_send_shows_the_frozen_rows(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    imported(project)
+    smtp_server.handler.replies = ["451 4.3.0 later"]
+    env = smtp_env(smtp_server, DIGEST_DELIVERY_MAX_ATTEMPTS="1")
+    assert run(project, "send", "--date", "2025-12-03", env=env).exit_code == 75
+    result = run(project, "send", "--date", "2025-12-03", "--dry-run", env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\tsent\n") == 6
+    assert "1 would be sent, nothing was sent" in result.output
+    assert len(smtp_server.handler.received) == 6
+
+
+def test_progress_bar_on_a_terminal_only(project: Project) -> None:
+    imported(project)
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from digest.cli import main; main()", "--config",
+         str(project.config), "send", "--date", "2025-12-03"],
+        stdin=follower, stdout=follower, stderr=follower, cwd=project.root,
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    child.wait(timeout=60)
+    os.close(leader)
+    text = output.decode("utf-8", "replace")
+    assert child.returncode == 0, text
+    assert "sending" in text and "msg/s" in text and "7 sent in all" in text
+
+    quiet = run(project, "send", "--date", "2025-11-27")  # CliRunner: not a terminal
+    assert quiet.exit_code == 0 and "sent in all" in quiet.output
+    assert "msg/s" not in quiet.output and "sending" not in quiet.output
