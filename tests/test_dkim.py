@@ -84,8 +84,9 @@ def test_bad_dkim_settings_are_named(project: Project, tmp_path: Path) -> None:
     broken = tmp_path / "broken.pem"
     broken.write_text("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
     env = {"DIGEST_DKIM_SELECTOR": "s", "DIGEST_DKIM_DOMAIN": "example.org"}
-    with pytest.raises(ConfigError, match=r"\[dkim\]: key from .*broken.pem is not usable"):
+    with pytest.raises(ConfigError, match=r"\[dkim\]: key from .*broken.pem is not usable") as bad:
         load_signer(project.settings(**env, DIGEST_DKIM_KEY_FILE=str(broken)))
+    assert "\n" not in str(bad.value)
     with pytest.raises(ConfigError, match=r"\[dkim\] key_file: cannot read"):
         load_signer(project.settings(**env, DIGEST_DKIM_KEY_FILE=str(tmp_path / "none.pem")))
     with pytest.raises(ConfigError, match=r"\[dkim\] selector and domain: set both"):

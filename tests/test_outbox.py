@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ssl
 import subprocess
 import time
@@ -313,3 +314,37 @@ def test_a_wrong_password_stops_the_send(
     with pytest.raises(DeliverySetupError, match="login refused"):
         pipeline.send(edition, store, SmtpTransport(options, trust), options=FAST)
     assert store.counts(edition.issue.key) == {"pending": 7}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_implicit_tls_with_auth(project: Project, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler, auth = RecordingHandler(), Authenticator()
+    port = free_port()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, ssl_context=context,
+        authenticator=auth, auth_required=True,
+        auth_require_tls=False,  # aiosmtpd only knows of STARTTLS; this socket is TLS
+    )  # fmt: skip
+    controller.start()
+    try:
+        edition, store = setup(project)
+        trust = ssl.create_default_context(cafile=str(cert))
+        options = SmtpOptions("127.0.0.1", port, "ssl", "digest", "s3cret")
+        summary = pipeline.send(edition, store, SmtpTransport(options, trust), options=FAST)
+    finally:
+        controller.stop()
+    assert summary.sent == 7 and len(handler.received) == 7
+    assert auth.logins == ["digest"]
+
+
+def test_the_hourly_window_is_seeded_from_the_store(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    pipeline.send(edition, store, plain(smtp_server), options=FAST)
+    now = dt.datetime.now(dt.UTC)
+    assert len(store.sent_since(now - dt.timedelta(hours=1))) == 7
+    assert store.sent_since(now + dt.timedelta(minutes=1)) == []
