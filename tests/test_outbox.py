@@ -34,6 +34,16 @@ class CountingHandler(RecordingHandler):
     drop_at: set[int] = field(default_factory=set)
     data_calls: int = 0
     rcpt_replies: list[str] = field(default_factory=list)
+    mail_replies: list[str] = field(default_factory=list)
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.mail_replies:
+            return self.mail_replies.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -348,3 +358,13 @@ def test_the_hourly_window_is_seeded_from_the_store(
     now = dt.datetime.now(dt.UTC)
     assert len(store.sent_since(now - dt.timedelta(hours=1))) == 7
     assert store.sent_since(now + dt.timedelta(minutes=1)) == []
+
+
+def test_a_refused_sender_stops_the_send(project: Project, counting_server: SmtpServer) -> None:
+    edition, store = setup(project)
+    handler = counting_server.handler
+    assert isinstance(handler, CountingHandler)
+    handler.mail_replies = ["553 5.7.1 sender not allowed"]
+    with pytest.raises(DeliverySetupError, match=r"sender digest@example\.org refused: 553"):
+        pipeline.send(edition, store, plain(counting_server), options=FAST)
+    assert store.counts(edition.issue.key) == {"pending": 7}

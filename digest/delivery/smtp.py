@@ -107,7 +107,10 @@ class SmtpTransport:
         try:
             code, reply = smtp.mail(message.sender)
             if code != 250:
-                raise _classify(code, reply.decode("utf-8", "replace"))
+                error = _classify(code, reply.decode("utf-8", "replace"))
+                if isinstance(error, PermanentDeliveryError):  # the sender is refused: all fail
+                    raise DeliverySetupError(f"sender {message.sender} refused: {error}")
+                raise error
             code, reply = smtp.rcpt(message.recipient)
             if code not in (250, 251):
                 raise _classify(code, reply.decode("utf-8", "replace"), recipient=True)
