@@ -164,3 +164,14 @@ def test_progress_bar_on_a_terminal_only(project: Project) -> None:
     quiet = run(project, "send", "--date", "2025-11-27")  # CliRunner: not a terminal
     assert quiet.exit_code == 0 and "sent in all" in quiet.output
     assert "msg/s" not in quiet.output and "sending" not in quiet.output
+
+
+def test_a_bad_feedback_id_template_is_named_and_nothing_is_sent(project: Project) -> None:
+    imported(project)
+    result = run(project, "send", "--date", "2025-12-03",
+                 env={"DIGEST_DELIVERY_FEEDBACK_ID": "{issue}:{nope}"})  # fmt: skip
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "[delivery] feedback_id: bad placeholder 'nope'" in result.output
+    assert not list((project.root / "outbox").glob("*.eml"))
+    status = json.loads(run(project, "status", "--json").output)
+    assert status[0]["pending"] == 7
