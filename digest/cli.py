@@ -9,12 +9,14 @@ import click
 
 from digest import __version__
 from digest.commands import DigestGroup, config_option
+from digest.commands.bounces import bounces
 from digest.commands.check import check
 from digest.commands.entries import entries
 from digest.commands.issue import build, send
 from digest.commands.preview import preview
 from digest.commands.schedule import schedule
 from digest.commands.serve import serve
+from digest.commands.status import status
 from digest.commands.subscribers import subscribers
 
 
@@ -38,6 +40,8 @@ cli.add_command(preview)
 cli.add_command(entries)
 cli.add_command(check)
 cli.add_command(serve)
+cli.add_command(status)
+cli.add_command(bounces)
 
 
 def main() -> None:

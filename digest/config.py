@@ -66,6 +66,16 @@ class BuildSettings:
 class DeliverySettings:
     transport: str = "file"
     outbox_dir: Path = Path("outbox")
+    connections: int = 4
+    rate_per_second: float = 0.0
+    hourly_cap: int = 0
+    max_per_connection: int = 0
+    max_attempts: int = 4
+    backoff: float = 30.0
+    backoff_max: float = 600.0
+    max_consecutive_failures: int = 20
+    hard_bounce_limit: int = 1
+    feedback_id: str = "{issue}:{variant}:digest"
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,21 @@ class ServeSettings:
     archive: bool = True
 
 
+@dataclass(frozen=True)
+class DkimSettings:
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""
+    key_env: str = "DIGEST_DKIM_KEY"
+
+
+@dataclass(frozen=True)
+class BouncesSettings:
+    soft_limit: int = 5
+    soft_statuses: tuple[str, ...] = ("5.2.2",)
+    on_complaint: str = "complained"
+
+
 _SECTIONS: dict[str, type] = {
     "newsletter": NewsletterSettings,
     "entries": EntriesSettings,
@@ -120,11 +145,14 @@ _SECTIONS: dict[str, type] = {
     "schedule": ScheduleSettings,
     "feeds": FeedsSettings,
     "serve": ServeSettings,
+    "dkim": DkimSettings,
+    "bounces": BouncesSettings,
 }
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("delivery", "transport"): ("file", "smtp", "console"),
     ("smtp", "security"): ("starttls", "ssl", "none"),
     ("schedule", "week"): ("previous", "current"),
+    ("bounces", "on_complaint"): ("complained", "ignore"),
 }
 
 
@@ -139,6 +167,8 @@ class Settings:
     smtp: SmtpSettings
     security: SecuritySettings
     schedule: ScheduleSettings
+    dkim: DkimSettings
+    bounces: BouncesSettings
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -341,6 +371,7 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"{path}: [serve] proxy_hops: must be 0 or more")
     if settings.serve.subscribe_per_hour < 1:
         raise ConfigError(f"{path}: [serve] subscribe_per_hour: must be at least 1")
+    _check_delivery(settings)
 
 
 _WEEKDAY = r"(mon|tue|wed|thu|fri|sat|sun)"
@@ -376,3 +407,21 @@ def _check_schedule(path: Path, schedule: ScheduleSettings) -> None:
 def load_default_settings() -> Settings:
     """Settings from $DIGEST_CONFIG or ./config.toml: for entry points without a CLI."""
     return load_settings(default_config_path(os.environ))
+
+
+def _check_delivery(settings: Settings) -> None:
+    """Reject delivery numbers that would stall or flood a send, naming the key."""
+    path, delivery = settings.path, settings.delivery
+    minimums = {"connections": 1, "max_attempts": 1, "max_consecutive_failures": 1,
+                "hard_bounce_limit": 1, "hourly_cap": 0, "max_per_connection": 0}  # fmt: skip
+    for key, least in minimums.items():
+        if getattr(delivery, key) < least:
+            raise ConfigError(f"{path}: [delivery] {key}: must be at least {least}")
+    for key in ("rate_per_second", "backoff", "backoff_max"):
+        if getattr(delivery, key) < 0:
+            raise ConfigError(f"{path}: [delivery] {key}: must not be negative")
+    dkim = settings.dkim
+    if bool(dkim.selector) != bool(dkim.domain):
+        raise ConfigError(f"{path}: [dkim] selector and domain: set both or neither")
+    if settings.bounces.soft_limit < 0:
+        raise ConfigError(f"{path}: [bounces] soft_limit: must not be negative")

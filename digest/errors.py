@@ -60,3 +60,13 @@ class SendBusyError(DigestError):
     """Another process holds the send lock of this issue; try again when it ends."""
 
     exit_code = 75  # EX_TEMPFAIL: the conventional "try again later" of sysexits.h
+
+
+class DeliverySetupError(PermanentDeliveryError):
+    """The transport itself cannot work (login refused, bad TLS, unwritable folder):
+    no recipient is at fault, so the send stops with every unsent row still pending."""
+
+
+class RecipientRefusedError(PermanentDeliveryError):
+    """The server refused this recipient (5xx to RCPT, or a 5.1.x / 5.2.1 status): it
+    counts as a hard bounce. Other permanent failures (content, policy) do not."""

@@ -18,11 +18,11 @@ from digest import pipeline
 from digest.assemble import assemble_issue
 from digest.checks import run_checks
 from digest.config import Settings
+from digest.delivery.outbox import SendSummary
 from digest.delivery.transport import Transport
 from digest.due import Action, IssueState, NextFire, current_period, decide
 from digest.entries import record_published
-from digest.errors import NotSentError, SendBusyError, TransientDeliveryError
-from digest.models import Message
+from digest.errors import NotSentError, SendBusyError
 from digest.sendlock import holder, lock_path, send_lock
 from digest.store import Store
 
@@ -36,33 +36,9 @@ def editorial_checks(edition: pipeline.Edition) -> list[str]:
     return [str(check) for check in found if check.is_error]
 
 
-class SendStopped(TransientDeliveryError):
-    """Raised instead of sending once a stop was asked: the recipient stays pending."""
-
-
-class StopAwareTransport:
-    """Lets the message in flight finish, and refuses to start the next after a stop.
-
-    The refusal is a transient delivery error, which every send loop already treats
-    as "leave this row pending and end the run", so a stop never leaves half a state.
-    """
-
-    def __init__(self, inner: Transport, stop: threading.Event) -> None:
-        self.inner = inner
-        self.stop = stop
-
-    def send(self, message: Message) -> str:
-        if self.stop.is_set():
-            raise SendStopped("stopping: the remaining recipients stay pending")
-        return self.inner.send(message)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 @dataclass(frozen=True)
 class SendResult:
-    summary: pipeline.SendSummary
+    summary: SendSummary
     counts: dict[str, int]
     """Rows of the issue by status, over every run so far."""
     stopped: bool = False
@@ -79,26 +55,32 @@ class DueReport:
 def send_edition(
     edition: pipeline.Edition,
     store: Store,
-    transport: Transport,
+    transport: Transport | None = None,
     stop: threading.Event | None = None,
+    on_sent: Callable[[str, str], None] | None = None,
 ) -> SendResult:
-    """The single call into the delivery loop. The caller holds the issue's send lock."""
-    if stop is not None:
-        transport = StopAwareTransport(transport, stop)
-    sent: list[str] = []
+    """The single call into the delivery loop. The caller holds the issue's send lock.
+
+    Without a transport, the configured ones ([delivery] connections); a given
+    transport is the only connection. Setting `stop` lets the messages in flight
+    finish and leaves the rest pending for the next run.
+    """
     record_published(store, edition.issue)  # feed items go out in this issue only, ever
-    try:
-        summary = pipeline.send(edition, store, transport, on_sent=lambda a, _r: sent.append(a))
-    except SendStopped:
-        summary = pipeline.SendSummary(edition.issue.key, sent=len(sent), resumed=True)
-        return SendResult(summary, store.counts(edition.issue.key), stopped=True)
-    return SendResult(summary, store.counts(edition.issue.key))
+    edges = pipeline.send_edges(edition.settings)
+    if transport is None:
+        transport = pipeline.make_transport(edition.settings)
+    else:
+        edges["transport_factory"] = None
+    summary = pipeline.send(edition, store, transport, on_sent, halt=stop, **edges)
+    stopped = stop is not None and stop.is_set()
+    return SendResult(summary, store.counts(edition.issue.key), stopped=stopped)
 
 
 def run_send(
     edition: pipeline.Edition,
     transport: Transport | None = None,
     stop: threading.Event | None = None,
+    on_sent: Callable[[str, str], None] | None = None,
 ) -> SendResult:
     """Send (or resume) `edition` now, as an editor asked: no due-time or content rules.
 
@@ -110,7 +92,7 @@ def run_send(
         send_lock(settings.store.path, edition.issue.key, settings.schedule.lock_wait_seconds),
         Store(settings.store.path) as store,
     ):
-        return send_edition(edition, store, transport or pipeline.make_transport(settings), stop)
+        return send_edition(edition, store, transport, stop, on_sent)
 
 
 def run_if_due(
@@ -159,9 +141,7 @@ def run_if_due(
             edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
             if decision.action is Action.SEND:
                 _stop_on_check_errors(key, checks(edition))
-            result = send_edition(
-                edition, store, transport or pipeline.make_transport(settings), stop
-            )
+            result = send_edition(edition, store, transport, stop)
             return DueReport(decision.reason, result)
     except SendBusyError:
         # The holder is sending this very issue: when it ends the period is served.

@@ -9,19 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from digest.assemble import assemble_issue
 from digest.config import Settings
+from digest.delivery.dkim import load_signer
 from digest.delivery.file import ConsoleTransport, FileTransport
 from digest.delivery.mime import ListHeaders, MessageFactory
+from digest.delivery.outbox import OutboxOptions, SendSummary, deliver
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.delivery.transport import Transport
 from digest.entries import gather_entries
-from digest.errors import DigestError, PermanentDeliveryError
+from digest.errors import ConfigError, DigestError
 from digest.models import Entry, Issue, Message, Subscriber, Variant
 from digest.render.i18n import reader_name
 from digest.render.variant import CompiledVariant, Highlights, render_variant
@@ -110,8 +114,23 @@ class Edition:
                 list_id=news.list_id,
                 newsletter_name=news.name,
                 date=self.now,
+                extra_headers=self._feedback_header(variant),
             )
         return self._factories[variant]
+
+    def _feedback_header(self, variant: Variant) -> dict[str, str]:
+        """Feedback-ID lets mailbox providers report complaints per issue and variant."""
+        template = self.settings.delivery.feedback_id
+        if not template:
+            return {}
+        label = variant.label.replace(":", "-")
+        try:
+            value = template.format(issue=self.issue.key, variant=label)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"{self.settings.path}: [delivery] feedback_id: bad placeholder {exc}"
+            ) from None
+        return {"Feedback-ID": value}
 
     def links(self, subscriber: Subscriber) -> dict[str, str]:
         base = self.settings.newsletter.base_url.rstrip("/")
@@ -167,6 +186,16 @@ def make_transport(settings: Settings) -> Transport:
     )
 
 
+def send_edges(settings: Settings) -> dict[str, Any]:
+    """The configured send options, extra connections and DKIM signer, as send() kwargs."""
+    signer = load_signer(settings)
+    return {
+        "options": OutboxOptions.from_settings(settings.delivery),
+        "transport_factory": lambda: make_transport(settings),
+        "sign": signer.sign if signer is not None else None,
+    }
+
+
 # -- build -------------------------------------------------------------------------
 
 
@@ -218,16 +247,52 @@ def _atomic_write(path: Path, data: bytes) -> Path:
 # -- send --------------------------------------------------------------------------
 
 
-@dataclass
-class SendSummary:
-    issue_key: str
-    sent: int = 0
-    failed: int = 0
-    skipped: int = 0
-    no_content: list[str] = field(default_factory=list)
-    """Addresses left out because none of their themes has an entry this week."""
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    resumed: bool = False
+def _recipients(
+    edition: Edition, store: Store, no_content: list[str]
+) -> Iterator[tuple[Subscriber, str]]:
+    """Who gets which variant now, one at a time (a long list is never held in memory);
+    those who get nothing (no entry for their themes) are appended to `no_content`."""
+    for subscriber in store.iter_subscribers("active"):
+        variant = variant_of(subscriber, edition.settings)
+        if not edition.compiled(variant).sections:
+            no_content.append(subscriber.email)
+            continue
+        yield subscriber, variant.label
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    email: str
+    variant: str
+    status: str
+
+
+def plan(edition: Edition, store: Store) -> list[PlannedDelivery]:
+    """What `send` would do, without freezing or sending anything (for --dry-run).
+
+    Once an issue is frozen its rows are the plan: sent ones show as such, pending ones
+    show the variant the reader would get now.
+    """
+    key = edition.issue.key
+    if not store.counts(key):
+        no_content: list[str] = []
+        recipients = _recipients(edition, store, no_content)
+        planned = [PlannedDelivery(s.email, label, "pending") for s, label in recipients]
+        return planned + [PlannedDelivery(e, "", "no content") for e in no_content]
+    planned = []
+    for row in store.deliveries(key):
+        status, label = row.status, ""
+        if status == "pending":
+            current = store.subscriber(row.subscriber_id)
+            if current is None or current.status != "active":
+                status = "skip: no longer active"
+            else:
+                variant = variant_of(current, edition.settings)
+                label = variant.label
+                if not edition.compiled(variant).sections:
+                    status = "skip: no content"
+        planned.append(PlannedDelivery(row.email, label, status))
+    return planned
 
 
 def send(
@@ -235,49 +300,46 @@ def send(
     store: Store,
     transport: Transport,
     on_sent: Callable[[str, str], None] | None = None,
+    *,
+    options: OutboxOptions | None = None,
+    transport_factory: Callable[[], Transport] | None = None,
+    sign: Callable[[Message], Message] | None = None,
+    halt: threading.Event | None = None,
 ) -> SendSummary:
     """Freeze the recipients once, then send every pending row, committing each outcome.
 
     Running it again for the same issue resumes: rows already sent are never sent again.
-    A transient failure stops the run with the row still pending, so a rerun picks it up.
+    `transport` serves the first connection; `transport_factory` makes the others (up to
+    `options.connections`); without a factory the send uses one connection. `on_sent`
+    is called (under a lock) after each row is settled: sent, failed or skipped.
+    Setting `halt` stops the send after the messages in flight; the rest stay pending.
     """
     settings, issue = edition.settings, edition.issue
+    options = options or OutboxOptions.from_settings(settings.delivery)
     summary = SendSummary(issue.key)
-    recipients: list[tuple[Subscriber, str]] = []
-    for subscriber in store.subscribers(status="active"):
-        variant = variant_of(subscriber, settings)
-        if not edition.compiled(variant).sections:
-            summary.no_content.append(subscriber.email)
-            continue
-        recipients.append((subscriber, variant.label))
+    recipients = _recipients(edition, store, summary.no_content)
     summary.resumed = not store.freeze_issue(issue.key, issue.number, issue.volume, recipients)
-    try:
-        for row in store.pending(issue.key):
-            current = store.subscriber(row.subscriber_id)
-            if current is None or current.status != "active":
-                store.mark(issue.key, row.subscriber_id, "skipped", "", "no longer active")
-                summary.skipped += 1
-                continue
-            subscriber = current
-            variant = variant_of(subscriber, settings)
+    factory_lock = threading.Lock()
+
+    def make(subscriber: Subscriber) -> Message | None:
+        variant = variant_of(subscriber, settings)
+        with factory_lock:  # compile a variant once, even when two workers need it
             if not edition.compiled(variant).sections:
-                store.mark(issue.key, row.subscriber_id, "skipped", "", "no entries for themes")
-                summary.skipped += 1
-                continue
-            message = edition.message_for(subscriber, variant)
-            try:
-                reply = transport.send(message)
-            except PermanentDeliveryError as exc:
-                store.mark(issue.key, row.subscriber_id, "failed", message.message_id, str(exc))
-                summary.failed += 1
-                summary.failures.append((subscriber.email, str(exc)))
-                continue
-            store.mark(issue.key, row.subscriber_id, "sent", message.message_id, reply)
-            summary.sent += 1
-            if on_sent is not None:
-                on_sent(subscriber.email, reply)
+                return None
+            edition.factory(variant)
+        message = edition.message_for(subscriber, variant)
+        return sign(message) if sign is not None else message
+
+    transports = [transport]
+    try:
+        if transport_factory is not None:
+            transports += [transport_factory() for _ in range(options.connections - 1)]
+        deliver(
+            store, issue.key, make, transports, options, summary, on_progress=on_sent, halt=halt
+        )
     finally:
-        transport.close()
+        for each in transports:
+            each.close()
     if not store.pending(issue.key):
         store.complete_issue(issue.key)
     return summary

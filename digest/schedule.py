@@ -87,8 +87,17 @@ def run_daemon(
         try:
             report = jobs.run_if_due(settings, now(), next_fire, stop=stop, checks=checks)
             echo(report.line)
-            if report.result is not None:
-                echo(f"issue {report.result.summary.issue_key}: {jobs.describe(report.result)}")
+            result = report.result
+            if result is not None:
+                echo(f"issue {result.summary.issue_key}: {jobs.describe(result)}")
+                pending = result.counts.get("pending", 0)
+                if pending and not result.stopped and not stop.is_set():
+                    # Deferred after its retries, or paused: resume later, as for a 4xx.
+                    why = result.summary.paused or (
+                        result.summary.failures[-1][1] if result.summary.failures else ""
+                    )
+                    warn(f"error: {pending} recipient(s) still pending: {why}")
+                    retry_later()
         except TransientDeliveryError as exc:
             warn(f"error: {exc}")
             if not stop.is_set():

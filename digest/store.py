@@ -78,6 +78,25 @@ MIGRATIONS: tuple[str, ...] = (
         recorded_at TEXT NOT NULL
     );
     """,
+    # delivery: bounce counters, a bounce/complaint log (idempotent by fingerprint),
+    # and the lookup of a returned message by its Message-ID.
+    """
+    ALTER TABLE subscribers ADD COLUMN hard_bounces INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE subscribers ADD COLUMN soft_bounces INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE bounce_events (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER,
+        email TEXT NOT NULL,
+        issue_key TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL CHECK (kind IN ('hard','soft','complaint')),
+        detail TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        fingerprint TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX deliveries_message_id ON deliveries(message_id);
+    CREATE INDEX deliveries_sent_at ON deliveries(status, updated_at);
+    """,
 )
 
 
@@ -205,7 +224,7 @@ class Store:
                 db.executemany(
                     """INSERT INTO deliveries (issue_key, subscriber_id, email, variant, updated_at)
                        VALUES (?, ?, ?, ?, ?)""",
-                    [(key, s.id, s.email, variant, now) for s, variant in recipients],
+                    ((key, s.id, s.email, variant, now) for s, variant in recipients),
                 )
         return bool(created)
 
@@ -444,6 +463,165 @@ class Store:
                       row["completed_at"])
             for row in rows
         ]  # fmt: skip
+
+    # -- delivery: retries, bounces, status --------------------------------------
+
+    def deliveries(self, key: str) -> list[DeliveryRow]:
+        rows = self.db.execute(
+            "SELECT * FROM deliveries WHERE issue_key = ? ORDER BY subscriber_id", (key,)
+        )
+        return [_delivery(row) for row in rows]
+
+    def iter_subscribers(self, status: str) -> Iterator[Subscriber]:
+        """Like subscribers(), one row at a time: freezing a long list stays small."""
+        for row in self.db.execute("SELECT * FROM subscribers WHERE status = ? ORDER BY id",
+                                   (status,)):  # fmt: skip
+            yield _subscriber(row)
+
+    def pending_with_subscribers(
+        self, key: str, after: int, limit: int
+    ) -> list[tuple[DeliveryRow, Subscriber | None]]:
+        """Pending rows after subscriber id `after`, each with the subscriber as they are
+        now (None if deleted): one query per page instead of one lookup per row."""
+        rows = self.db.execute(
+            """SELECT d.issue_key, d.subscriber_id, d.email AS d_email, d.status AS d_status,
+                      d.message_id, d.reply, s.*
+               FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+               WHERE d.issue_key = ? AND d.status = 'pending' AND d.subscriber_id > ?
+               ORDER BY d.subscriber_id LIMIT ?""",
+            (key, after, limit),
+        )
+        page: list[tuple[DeliveryRow, Subscriber | None]] = []
+        for row in rows:
+            delivery = DeliveryRow(
+                issue_key=row["issue_key"],
+                subscriber_id=row["subscriber_id"],
+                email=row["d_email"],
+                status=row["d_status"],
+                message_id=row["message_id"],
+                reply=row["reply"],
+            )
+            page.append((delivery, _subscriber(row) if row["id"] is not None else None))
+        return page
+
+    def note_attempt(self, key: str, subscriber_id: int, reason: str) -> None:
+        """Record a failed try that leaves the row pending (a retry or a rerun follows)."""
+        self.db.execute(
+            """UPDATE deliveries SET reply = ?, attempts = attempts + 1, updated_at = ?
+               WHERE issue_key = ? AND subscriber_id = ? AND status = 'pending'""",
+            (reason[:500], _now(), key, subscriber_id),
+        )
+
+    def attempts(self, key: str, subscriber_id: int) -> int:
+        row = self.db.execute(
+            "SELECT attempts FROM deliveries WHERE issue_key = ? AND subscriber_id = ?",
+            (key, subscriber_id),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def sent_since(self, since: dt.datetime) -> list[dt.datetime]:
+        """When each message accepted since `since` was accepted: seeds the hourly cap,
+        so a rerun within the hour still counts what the last run sent."""
+        rows = self.db.execute(
+            "SELECT updated_at FROM deliveries WHERE status = 'sent' AND updated_at >= ?",
+            (since.astimezone(dt.UTC).isoformat(timespec="seconds"),),
+        )
+        return sorted(dt.datetime.fromisoformat(r[0]) for r in rows)
+
+    def delivery_by_message_id(self, message_id: str) -> DeliveryRow | None:
+        row = self.db.execute(
+            "SELECT * FROM deliveries WHERE message_id = ? LIMIT 1", (message_id,)
+        ).fetchone()
+        return _delivery(row) if row else None
+
+    def subscriber_by_email(self, email: str) -> Subscriber | None:
+        row = self.db.execute("SELECT * FROM subscribers WHERE email = ?", (email,)).fetchone()
+        return _subscriber(row) if row else None
+
+    def record_bounce(
+        self,
+        *,
+        email: str,
+        kind: str,
+        fingerprint: str,
+        subscriber_id: int | None = None,
+        issue_key: str = "",
+        detail: str = "",
+        source: str = "",
+        hard_limit: int = 1,
+        soft_limit: int = 0,
+        on_complaint: str = "complained",
+    ) -> str | None:
+        """Log one bounce or complaint once (by fingerprint) and apply the rules.
+
+        Returns the subscriber's new status when this event changed it, else None.
+        Everything happens in one transaction, so a crash never counts half an event.
+        """
+        now = _now()
+        with self.transaction() as db:
+            if subscriber_id is None:
+                found = db.execute("SELECT id FROM subscribers WHERE email = ?", (email,))
+                hit = found.fetchone()
+                subscriber_id = int(hit[0]) if hit else None
+            inserted = db.execute(
+                """INSERT OR IGNORE INTO bounce_events (subscriber_id, email, issue_key, kind,
+                       detail, source, fingerprint, created_at) VALUES (?,?,?,?,?,?,?,?)""",
+                (subscriber_id, email, issue_key, kind, detail[:500], source, fingerprint, now),
+            ).rowcount
+            if not inserted or subscriber_id is None:
+                return None
+            if kind == "complaint":
+                if on_complaint != "complained":
+                    return None
+                new_status = "complained"
+            else:
+                column = "hard_bounces" if kind == "hard" else "soft_bounces"
+                db.execute(
+                    f"UPDATE subscribers SET {column} = {column} + 1 WHERE id = ?",
+                    (subscriber_id,),
+                )
+                row = db.execute(
+                    "SELECT hard_bounces, soft_bounces FROM subscribers WHERE id = ?",
+                    (subscriber_id,),
+                ).fetchone()
+                over_hard = row[0] >= hard_limit
+                over_soft = soft_limit > 0 and row[1] >= soft_limit
+                if not (over_hard or over_soft):
+                    return None
+                new_status = "bounced"
+            changed = db.execute(
+                "UPDATE subscribers SET status = ? WHERE id = ? AND status IN ('active','pending')",
+                (new_status, subscriber_id),
+            ).rowcount
+        return new_status if changed else None
+
+    def bounce_counts(self, subscriber_id: int) -> tuple[int, int]:
+        row = self.db.execute(
+            "SELECT hard_bounces, soft_bounces FROM subscribers WHERE id = ?", (subscriber_id,)
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def issue_statuses(self, limit: int = 10) -> list[dict[str, object]]:
+        """The most recent issues with their outbox counts, newest first."""
+        issues = self.db.execute(
+            "SELECT key, number, volume, created_at, completed_at FROM issues "
+            "ORDER BY created_at DESC, key DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        result: list[dict[str, object]] = []
+        for issue in issues:
+            counts = self.counts(issue["key"])
+            result.append(
+                {
+                    "issue": issue["key"],
+                    "number": issue["number"],
+                    "volume": issue["volume"],
+                    "started_at": issue["created_at"],
+                    "completed_at": issue["completed_at"],
+                    **{s: counts.get(s, 0) for s in ("sent", "failed", "pending", "skipped")},
+                }
+            )
+        return result
 
 
 @dataclass(frozen=True)

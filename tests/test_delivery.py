@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 
 from digest import pipeline
 from digest.delivery.file import FileTransport
+from digest.delivery.outbox import OutboxOptions
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import PermanentDeliveryError, TransientDeliveryError
 from digest.models import Message
@@ -14,6 +18,7 @@ from digest.subscribers import read_csv
 from tests.conftest import Project, SmtpServer, free_port
 
 NOW = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)
+FAST = OutboxOptions(connections=1, max_attempts=3, backoff=0.01, backoff_max=0.05)
 
 
 def setup(project: Project) -> tuple[pipeline.Edition, Store]:
@@ -61,17 +66,34 @@ def test_a_second_send_of_the_same_issue_mails_nobody_twice(
     assert store.counts(edition.issue.key) == {"sent": 7}
 
 
-def test_a_transient_failure_stops_and_the_rerun_resumes(
+def test_a_transient_failure_is_retried_with_backoff_then_succeeds(
     project: Project, smtp_server: SmtpServer
 ) -> None:
     edition, store = setup(project)
-    smtp_server.handler.replies = [*([None] * 0), "451 4.3.0 Try again later"]
-    with pytest.raises(TransientDeliveryError, match="451"):
-        pipeline.send(edition, store, plain(smtp_server))
-    assert store.counts(edition.issue.key) == {"pending": 7}
-    summary = pipeline.send(edition, store, plain(smtp_server))
-    assert summary.sent == 7 and summary.resumed
+    smtp_server.handler.replies = ["451 4.3.0 Try again later"]
+    summary = pipeline.send(edition, store, plain(smtp_server), options=FAST)
+    assert summary.sent == 7 and summary.retries == 1 and summary.deferred == 0
+    assert store.counts(edition.issue.key) == {"sent": 7}
+    first = store.deliveries(edition.issue.key)[0]
+    assert store.attempts(edition.issue.key, first.subscriber_id) == 2
     assert len({r.recipients[0] for r in smtp_server.handler.received}) == 7
+
+
+def test_tries_exhausted_leave_the_row_pending_and_the_rerun_resumes(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    edition, store = setup(project)
+    smtp_server.handler.replies = ["451 4.3.0 later", "421 4.3.0 later"]
+    options = dataclasses.replace(FAST, max_attempts=2)
+    summary = pipeline.send(edition, store, plain(smtp_server), options=options)
+    assert summary.deferred == 1 and summary.sent == 6
+    assert store.counts(edition.issue.key) == {"pending": 1, "sent": 6}
+    again = pipeline.send(edition, store, plain(smtp_server), options=options)
+    assert again.resumed and again.sent == 1
+    assert sorted(r.recipients[0] for r in smtp_server.handler.received) == sorted(
+        {r.recipients[0] for r in smtp_server.handler.received}
+    )
+    assert len(smtp_server.handler.received) == 7
 
 
 def test_a_permanent_failure_is_recorded_and_the_send_goes_on(
@@ -79,7 +101,7 @@ def test_a_permanent_failure_is_recorded_and_the_send_goes_on(
 ) -> None:
     edition, store = setup(project)
     smtp_server.handler.replies = ["550 5.1.1 No such user"]
-    summary = pipeline.send(edition, store, plain(smtp_server))
+    summary = pipeline.send(edition, store, plain(smtp_server), options=FAST)
     assert summary.failed == 1 and summary.sent == 6
     assert "550" in summary.failures[0][1]
     assert store.counts(edition.issue.key) == {"failed": 1, "sent": 6}
@@ -90,12 +112,16 @@ def test_unsubscribed_after_the_freeze_is_skipped(
 ) -> None:
     edition, store = setup(project)
     smtp_server.handler.replies = ["451 4.3.0 later"]
-    with pytest.raises(TransientDeliveryError):
-        pipeline.send(edition, store, plain(smtp_server))
-    store.db.execute("UPDATE subscribers SET status='unsubscribed' WHERE email LIKE 'p.novak%'")
-    summary = pipeline.send(edition, store, plain(smtp_server))
-    assert summary.skipped == 1 and summary.sent == 6
-    assert "p.novak@example.com" not in {r.recipients[0] for r in smtp_server.handler.received}
+    options = dataclasses.replace(FAST, max_attempts=1)
+    pipeline.send(edition, store, plain(smtp_server), options=options)
+    (left,) = store.pending(edition.issue.key)
+    store.db.execute(
+        "UPDATE subscribers SET status='unsubscribed' WHERE id = ?", (left.subscriber_id,)
+    )
+    summary = pipeline.send(edition, store, plain(smtp_server), options=options)
+    assert summary.skipped == 1 and summary.sent == 0
+    assert left.email not in {r.recipients[0] for r in smtp_server.handler.received}
+    assert store.counts(edition.issue.key) == {"sent": 6, "skipped": 1}
 
 
 def test_unreachable_server_is_transient() -> None:
@@ -120,3 +146,27 @@ def test_file_transport_writes_one_eml_per_message(project: Project) -> None:
     assert len(files) == 7
     assert not list((project.root / "outbox").glob(".tmp-*"))
     assert files[0].read_bytes().startswith(b"To: ")
+
+
+def test_bodies_encoded_once_per_variant_decode_to_the_filled_templates(
+    project: Project,
+) -> None:
+    edition, store = setup(project)
+    reader = next(s for s in store.subscribers() if s.email.startswith("amelie"))
+    message = edition.message_for(reader)
+    head, body = message.data.split(b"\r\n\r\n", 1)
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    parsed = message_from_bytes(message.data, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    variant = pipeline.variant_of(reader, edition.settings)
+    links = edition.links(reader)
+    values = {"name": reader.name, **links}
+    compiled = edition.compiled(variant)
+    for kind, skeleton in (("plain", compiled.text), ("html", compiled.html)):
+        body = parsed.get_body((kind,))
+        assert body is not None
+        expected = skeleton.fill(values).replace("\r\n", "\n")
+        assert body.get_content().replace("\r\n", "\n") == expected
+    assert "Amélie Lefèvre" in parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -30,3 +30,17 @@ def test_text_skeleton_keeps_values_verbatim() -> None:
     skeleton = slot.split(f"Hello {slot.name}!\n", as_text)
     assert skeleton.fill({"name": "<b>A & B</b>"}) == "Hello <b>A & B</b>!\n"
     assert binascii.a2b_qp(skeleton.fill_qp({"name": "Ä"})) == "Hello Ä!\r\n".encode()
+
+
+def test_pieces_never_exceed_76_columns_whatever_their_length() -> None:
+    import binascii
+
+    from digest.render.slots import quoted_printable_piece
+
+    for size in range(60, 200):
+        for filler in ("a", "é", "a=", " "):
+            text = (filler * size)[:size]
+            encoded = quoted_printable_piece(text)
+            assert all(len(line) <= 76 for line in encoded.split(b"\r\n")), (size, filler)
+            assert encoded.endswith(b"\r\n")
+            assert binascii.a2b_qp(encoded).decode("utf-8") == text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -17,8 +19,14 @@ from digest.commands import (
 )
 from digest.commands.check import stop_on_check_errors
 from digest.commands.proof import send_test_proof
+from digest.config import Settings
+from digest.delivery.outbox import SendSummary
 from digest.errors import DigestError
 from digest.schedule import next_fire_for
+from digest.store import Store
+
+EX_TEMPFAIL = 75
+"""sysexits: try again later (rows are still pending)."""
 
 
 @click.command()
@@ -59,6 +67,7 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
 @click.command()
 @config_option
 @date_option
+@click.option("--dry-run", is_flag=True, help="List who would get which variant; send nothing.")
 @click.option("--force", is_flag=True, help="Send even if editorial checks find errors.")
 @click.option(
     "--if-due",
@@ -82,6 +91,7 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
 )
 def send(
     day: dt.datetime | None,
+    dry_run: bool,
     force: bool,
     if_due: bool,
     test_to: str | None,
@@ -90,10 +100,12 @@ def send(
     """Send the week's issue to every active subscriber through the configured transport.
 
     Running it again for the same week resumes: nobody already mailed is mailed twice.
+    Exits 1 if a message failed permanently, 75 if some stay pending (rerun to retry).
     With --test-to, send only a proof to one address.
 
     \b
     Example:
+      digest send --date 2025-12-01 --dry-run
       DIGEST_DELIVERY_TRANSPORT=smtp digest send --date 2025-12-01
       digest send --if-due    # from cron or a systemd timer
       digest send --test-to editor@example.org --variant en:ukraine
@@ -101,9 +113,9 @@ def send(
     settings = settings_from_context()
     if variant_label is not None and test_to is None:
         raise DigestError("--variant only applies to a proof: add --test-to ADDRESS")
+    if sum((dry_run, if_due, test_to is not None)) > 1:
+        raise DigestError("--dry-run, --if-due and --test-to do not go together: pick one")
     if test_to is not None:
-        if if_due:
-            raise DigestError("--test-to sends a proof: drop --if-due")
         send_test_proof(settings, edition_for(settings, day), test_to, variant_label)
         return
     if if_due:
@@ -113,17 +125,61 @@ def send(
         click.echo(report.line)
         if report.result is None:
             return
-        result = report.result
+        summary, counts = report.result.summary, report.result.counts
     else:
         edition = edition_for(settings, day)
+        if dry_run:
+            with Store(settings.store.path) as store:
+                show_plan(edition.issue.key, pipeline.plan(edition, store))
+            return
         stop_on_check_errors(settings, edition, force)
+        summary, counts = send_with_progress(edition)
+    report_send(settings, summary, counts)
+
+
+def show_plan(issue_key: str, planned: list[pipeline.PlannedDelivery]) -> None:
+    for item in planned:
+        click.echo(f"{item.email}\t{item.variant or '-'}\t{item.status}")
+    would = sum(1 for p in planned if p.status == "pending")
+    click.echo(f"issue {issue_key} dry run: {would} would be sent, nothing was sent")
+
+
+def send_with_progress(edition: pipeline.Edition) -> tuple[SendSummary, dict[str, int]]:
+    """A progress bar with rate and ETA on a terminal; silent when piped or logged."""
+    if not sys.stdout.isatty():
         result = jobs.run_send(edition)
-    summary, counts = result.summary, result.counts
+        return result.summary, result.counts
+    with Store(edition.settings.store.path) as store:
+        counts = store.counts(edition.issue.key)
+        total = counts.get("pending") if counts else len(store.subscribers("active"))
+    started = time.monotonic()
+    done = 0
+
+    def rate(_: object) -> str:
+        elapsed = max(time.monotonic() - started, 1e-6)
+        return f"{done / elapsed:.1f} msg/s"
+
+    with click.progressbar(
+        length=total or 0, label="sending", show_eta=True, item_show_func=rate
+    ) as bar:
+
+        def tick(email: str, reply: str) -> None:
+            nonlocal done
+            done += 1
+            bar.update(1, email)
+
+        result = jobs.run_send(edition, on_sent=tick)
+    return result.summary, result.counts
+
+
+def report_send(settings: Settings, summary: SendSummary, counts: dict[str, int]) -> None:
     verb = "resumed" if summary.resumed else "sent"
     click.echo(
         f"issue {summary.issue_key} {verb}: {summary.sent} sent, {summary.failed} failed, "
         f"{summary.skipped} skipped this run; {counts.get('sent', 0)} sent in all"
     )
+    if summary.retries or summary.deferred:
+        click.echo(f"{summary.retries} retried, {summary.deferred} deferred (still pending)")
     if summary.no_content:
         click.echo(
             f"{len(summary.no_content)} subscriber(s) got no email: none of their themes "
@@ -131,7 +187,13 @@ def send(
         )
     if settings.delivery.transport == "file":
         click.echo(f"messages in {settings.delivery.outbox_dir}")
+    for address in summary.bounced:
+        click.echo(f"bounced: {address} (hard-bounce limit reached; no more mail)")
     for address, reason in summary.failures:
         click.echo(f"failed: {address}: {reason}", err=True)
+    if summary.paused:
+        click.echo(f"error: {summary.paused}", err=True)
     if summary.failed:
         raise click.exceptions.Exit(1)
+    if summary.paused or summary.deferred:
+        raise click.exceptions.Exit(EX_TEMPFAIL)

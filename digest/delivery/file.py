@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from digest.errors import PermanentDeliveryError
+from digest.errors import DeliverySetupError
 from digest.models import Message
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]")
@@ -37,7 +37,7 @@ class FileTransport:
                 handle.write(message.data)
             os.replace(tmp, target)
         except OSError as exc:
-            raise PermanentDeliveryError(f"{target}: cannot write: {exc.strerror}") from None
+            raise DeliverySetupError(f"{target}: cannot write: {exc.strerror}") from None
         return f"written {target.name}"
 
     def close(self) -> None:

@@ -9,7 +9,6 @@ encoded in C (binascii). Output is CRLF throughout, as SMTP wants it.
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import hashlib
 import secrets
@@ -44,12 +43,6 @@ def address_header(name: str, display: str, address: str) -> str:
     header_safe(name, display)
     header_safe(name, address)
     return f"{name}: {formataddr((display, address), charset='utf-8')}"
-
-
-def _qp(text: str) -> bytes:
-    normalized = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
-    encoded: bytes = binascii.b2a_qp(normalized.encode("utf-8"), istext=True)
-    return encoded
 
 
 def message_id(issue_key: str, subscriber: Subscriber, domain: str) -> str:
@@ -116,14 +109,15 @@ class MessageFactory:
         lists: ListHeaders,
     ) -> Message:
         mid = message_id(issue_key, subscriber, self.domain)
-        unsubscribe = f"<{lists.unsubscribe_url}>"
+        unsubscribe = f"<{header_safe('List-Unsubscribe', lists.unsubscribe_url)}>"
         if lists.unsubscribe_mailto:
-            unsubscribe += f", <{lists.unsubscribe_mailto}>"
+            mailto = header_safe("List-Unsubscribe", lists.unsubscribe_mailto)
+            unsubscribe += f",{CRLF} <{mailto}>"  # folded, to keep header lines short
         personal = CRLF.join(
             [
                 address_header("To", subscriber.name, subscriber.email),
                 f"Message-ID: {mid}",
-                f"List-Unsubscribe: {header_safe('List-Unsubscribe', unsubscribe)}",
+                f"List-Unsubscribe: {unsubscribe}",
                 "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             ]
         )

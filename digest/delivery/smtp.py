@@ -6,11 +6,18 @@ TransientDeliveryError (worth a retry), 5xx replies PermanentDeliveryError.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
 
-from digest.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from digest.errors import (
+    DeliveryError,
+    DeliverySetupError,
+    PermanentDeliveryError,
+    RecipientRefusedError,
+    TransientDeliveryError,
+)
 from digest.models import Message
 
 
@@ -69,7 +76,7 @@ class SmtpTransport:
             smtp.ehlo()
         if opts.username:
             if opts.password is None:
-                raise PermanentDeliveryError(
+                raise DeliverySetupError(
                     f"SMTP username {opts.username!r} is set but the password variable is empty"
                 )
             smtp.login(opts.username, opts.password)
@@ -80,13 +87,15 @@ class SmtpTransport:
         if isinstance(exc, DeliveryError) or not isinstance(exc, Exception):
             return exc
         if isinstance(exc, smtplib.SMTPAuthenticationError):
-            return PermanentDeliveryError(f"{where}: login refused: {_reply(exc)}")
+            return DeliverySetupError(f"{where}: login refused: {_reply(exc)}")
         if isinstance(exc, smtplib.SMTPNotSupportedError):
-            return PermanentDeliveryError(f"{where}: {exc}")
+            return DeliverySetupError(f"{where}: {exc}")
         if isinstance(exc, smtplib.SMTPResponseException):
-            return _classify(exc.smtp_code, f"{where}: {_reply(exc)}")
+            if 400 <= exc.smtp_code < 500:
+                return TransientDeliveryError(f"{where}: {_reply(exc)}")
+            return DeliverySetupError(f"{where}: {_reply(exc)}")
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return PermanentDeliveryError(f"{where}: TLS: {exc.verify_message}")
+            return DeliverySetupError(f"{where}: TLS: {exc.verify_message}")
         if isinstance(exc, OSError | smtplib.SMTPException):
             return TransientDeliveryError(f"cannot connect to {where}: {exc}")
         return exc
@@ -98,10 +107,13 @@ class SmtpTransport:
         try:
             code, reply = smtp.mail(message.sender)
             if code != 250:
-                raise _classify(code, reply.decode("utf-8", "replace"))
+                error = _classify(code, reply.decode("utf-8", "replace"))
+                if isinstance(error, PermanentDeliveryError):  # the sender is refused: all fail
+                    raise DeliverySetupError(f"sender {message.sender} refused: {error}")
+                raise error
             code, reply = smtp.rcpt(message.recipient)
             if code not in (250, 251):
-                raise _classify(code, reply.decode("utf-8", "replace"))
+                raise _classify(code, reply.decode("utf-8", "replace"), recipient=True)
             code, reply = smtp.data(message.data)
             if code != 250:
                 raise _classify(code, reply.decode("utf-8", "replace"))
@@ -149,8 +161,15 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {text}"
 
 
-def _classify(code: int, reply: str) -> DeliveryError:
+_MAILBOX_STATUS = re.compile(r"\b5\.(1\.[0-6]|2\.1)\b")
+"""Enhanced status codes that blame the recipient's address (RFC 3463), as opposed
+to the content or a policy: only these count as hard bounces."""
+
+
+def _classify(code: int, reply: str, recipient: bool = False) -> DeliveryError:
     text = reply if str(code) in reply else f"{code} {reply}"
     if 400 <= code < 500:
         return TransientDeliveryError(text)
+    if recipient or _MAILBOX_STATUS.search(text):
+        return RecipientRefusedError(text)
     return PermanentDeliveryError(text)

@@ -79,16 +79,39 @@ def quoted_printable_piece(text: str) -> bytes:
     """Quoted-printable of `text` (CRLF lines), ending at a line boundary so pieces concatenate.
 
     Soft breaks are normalized to CRLF too: binascii uses a bare LF for them when its
-    input holds no CRLF to copy.
+    input holds no CRLF to copy. A piece that does not end in a line break gets a soft
+    one; its last line is split first if the `=` would take it past 76 characters.
     """
     if not text:
         return b""
     normalized = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
     encoded = binascii.b2a_qp(normalized.encode("utf-8"), istext=True)
     encoded = encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    if not encoded.endswith(b"\r\n"):
-        encoded += b"=\r\n"
-    return encoded
+    if encoded.endswith(b"\r\n"):
+        return encoded
+    head, _, last = encoded.rpartition(b"\r\n")
+    lines = [head + b"\r\n"] if head or encoded.startswith(b"\r\n") else []
+    while len(last) >= QP_LINE:
+        cut = _qp_cut(last, QP_LINE - 1)
+        lines.append(last[:cut] + b"=\r\n")
+        last = last[cut:]
+    lines.append(last + b"=\r\n")
+    return b"".join(lines)
+
+
+QP_LINE = 76
+"""Longest encoded line, soft-break `=` included (RFC 2045)."""
+
+
+def _qp_cut(line: bytes, limit: int) -> int:
+    """The longest prefix of at most `limit` bytes that does not split an `=XX` escape."""
+    at = 0
+    while at < len(line):
+        step = 3 if line[at : at + 1] == b"=" else 1
+        if at + step > limit:
+            break
+        at += step
+    return at
 
 
 def escape_html(value: str) -> str:

@@ -1,0 +1,258 @@
+"""Delivery benchmark: `python -m bench delivery [--large]`.
+
+Three questions, each answered as a ratio measured in one run (the machine is shared
+and noisy; absolute numbers are only context):
+
+1. throughput: `pipeline.send` to 5,000 subscribers over one connection, against a
+   bare smtplib loop sending the same pre-built messages over one connection, both to
+   an SMTP sink in another process. Target: at least 70 %.
+2. connections: against a sink that waits 20 ms per message, N connections should reach
+   at least 80 % of N × 50 messages per second.
+3. memory: peak RSS of a send (null transport) for 10,000 and, with --large, 100,000
+   subscribers, each in a fresh process. Target: flat as the list grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import resource
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DAY = dt.date(2025, 12, 3)
+NOW = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)
+
+
+# -- the sink: an aiosmtpd server in another process ---------------------------------
+
+
+def serve_sink(port: int, delay: float) -> None:
+    """Accept and discard every message, after `delay` seconds each (per connection)."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            if delay:
+                await asyncio.sleep(delay)
+            return "250 2.0.0 OK"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()  # runs until the parent closes our stdin
+    finally:
+        controller.stop()
+
+
+@contextlib.contextmanager
+def sink(delay: float = 0.0) -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.delivery", "--sink", str(port), str(delay)],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stdin is not None
+    if child.stdout.readline().strip() != "ready":
+        raise RuntimeError("the SMTP sink did not start")
+    try:
+        yield port
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+# -- a throwaway project with N subscribers -------------------------------------------
+
+
+@contextlib.contextmanager
+def project(readers: int, **environ: str) -> Iterator[tuple[object, object]]:
+    from digest import pipeline
+    from digest.config import load_settings
+    from digest.models import Subscriber
+    from digest.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
+        root = Path(tmp)
+        shutil.copy(REPO / "config.toml", root / "config.toml")
+        shutil.copytree(REPO / "templates", root / "templates")
+        shutil.copytree(REPO / "briefings", root / "briefings")
+        (root / "subscribers").mkdir()
+        settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "bench", **environ})
+        store = Store(settings.store.path)
+        langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
+        store.upsert_subscribers(
+            (
+                Subscriber(
+                    email=f"reader{i:06d}@example.org", name=f"Reader {i}",
+                    language=langs[i % 2],
+                    themes=frozenset(t for t in themes[i % 3].split("|") if t),
+                )
+                for i in range(readers)
+            ),
+            source="bench",
+        )  # fmt: skip
+        issue = pipeline.assemble(settings, pipeline.read_entries(settings), DAY)
+        edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
+        try:
+            yield edition, store
+        finally:
+            store.close()
+
+
+# -- 1. throughput against a bare smtplib loop -----------------------------------------
+
+
+def throughput(readers: int) -> dict[str, float]:
+    from digest import pipeline
+    from digest.delivery.outbox import OutboxOptions
+    from digest.delivery.smtp import SmtpOptions, SmtpTransport
+
+    one = OutboxOptions(connections=1, max_attempts=1)
+    with sink() as port, project(readers) as (edition, store):
+        assert isinstance(edition, pipeline.Edition)
+        messages = [edition.message_for(s) for s in store.subscribers("active")]  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for message in messages:
+                smtp.sendmail(message.sender, [message.recipient], message.data)
+        bare = time.perf_counter() - start
+        transport = SmtpTransport(SmtpOptions("127.0.0.1", port, "none"))
+        start = time.perf_counter()
+        summary = pipeline.send(edition, store, transport, options=one)  # type: ignore[arg-type]
+        ours = time.perf_counter() - start
+    assert summary.sent == readers, summary
+    return {
+        "messages": readers,
+        "bare_smtplib_per_s": readers / bare,
+        "digest_send_per_s": readers / ours,
+        "ratio": bare / ours,
+    }
+
+
+# -- 2. parallel connections against a slow sink --------------------------------------
+
+
+def connections(count: int, readers: int, delay: float = 0.02) -> dict[str, float]:
+    from digest import pipeline
+    from digest.delivery.outbox import OutboxOptions
+    from digest.delivery.smtp import SmtpOptions, SmtpTransport
+
+    options = OutboxOptions(connections=count, max_attempts=1)
+    with sink(delay) as port, project(readers) as (edition, store):
+        for reader in store.subscribers("active")[:12]:  # type: ignore[attr-defined]
+            edition.message_for(reader)  # type: ignore[attr-defined]  # render variants first
+
+        def make() -> SmtpTransport:
+            return SmtpTransport(SmtpOptions("127.0.0.1", port, "none"))
+
+        start = time.perf_counter()
+        summary = pipeline.send(
+            edition, store, make(), options=options, transport_factory=make,  # type: ignore[arg-type]
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+    assert summary.sent == readers, summary
+    ideal = count / delay
+    return {
+        "connections": count,
+        "messages": readers,
+        "per_s": readers / elapsed,
+        "ideal_per_s": ideal,
+        "ratio": readers / elapsed / ideal,
+    }
+
+
+# -- 3. memory as the list grows --------------------------------------------------------
+
+
+class NullTransport:
+    def send(self, message: object) -> str:
+        return "250 discarded"
+
+    def close(self) -> None:
+        pass
+
+
+def memory_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process. Not ru_maxrss: on Linux that keeps
+    the peak of the process image before exec, i.e. of the parent that forked us."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
+def rss_child(readers: int) -> None:
+    from digest import pipeline
+    from digest.delivery.outbox import OutboxOptions
+
+    with project(readers) as (edition, store):
+        before = memory_mb("VmRSS")
+        summary = pipeline.send(
+            edition, store, NullTransport(),  # type: ignore[arg-type]
+            options=OutboxOptions(connections=1, max_attempts=1),
+        )  # fmt: skip
+        peak = memory_mb("VmHWM")
+    print(json.dumps({"readers": readers, "sent": summary.sent, "rss_before_mb": before,
+                      "rss_peak_mb": peak}))  # fmt: skip
+
+
+def rss(readers: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.delivery", "--rss-child", str(readers)],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench delivery")
+    parser.add_argument("--large", action="store_true", help="also 100,000 subscribers (RSS)")
+    parser.add_argument("--readers", type=int, default=5000, help="throughput list size")
+    parser.add_argument("--sink", nargs=2, metavar=("PORT", "DELAY"), help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.sink:
+        serve_sink(int(args.sink[0]), float(args.sink[1]))
+        return
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return
+
+    print("delivery: throughput, one connection (target ratio >= 0.70)")
+    t = throughput(args.readers)
+    print(f"  {t['messages']} messages: bare smtplib {t['bare_smtplib_per_s']:.0f}/s, "
+          f"digest send {t['digest_send_per_s']:.0f}/s, ratio {t['ratio']:.2f}")  # fmt: skip
+    print("delivery: N connections, sink waits 20 ms a message (target ratio >= 0.80)")
+    for count in (1, 4):
+        c = connections(count, readers=150 * count)
+        print(f"  {count} connection(s): {c['per_s']:.0f}/s of ideal {c['ideal_per_s']:.0f}/s, "
+              f"ratio {c['ratio']:.2f}")  # fmt: skip
+    print("delivery: peak RSS of a send (null transport; target: flat)")
+    sizes = [1_000, 10_000] + ([100_000] if args.large else [])
+    for size in sizes:
+        r = rss(size)
+        print(f"  {size:>7} subscribers: peak {r['rss_peak_mb']:.0f} MB "
+              f"(before send {r['rss_before_mb']:.0f} MB)")  # fmt: skip
+    if not args.large:
+        print("  (run `python -m bench delivery --large` for 100,000)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""`digest bounces process`: apply returned mail (DSNs, complaints) to subscribers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from digest.commands import config_option, settings_from_context
+from digest.delivery.bounces import process as process_bounces
+from digest.store import Store
+
+
+@click.group()
+@config_option
+def bounces() -> None:
+    """Handle bounces and complaints returned to the sender address.
+
+    \b
+    Example:
+      digest bounces process ~/Maildir/.bounces
+    """
+
+
+@bounces.command("process")
+@config_option
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def process(path: Path) -> None:
+    """Read DSNs (RFC 3464) and ARF complaints from a Maildir or mbox at PATH.
+
+    Hard bounces count towards [delivery] hard_bounce_limit, soft ones towards
+    [bounces] soft_limit; a complaint marks the subscriber complained. Running it
+    again on the same mailbox counts nothing twice.
+
+    \b
+    Example:
+      digest bounces process /var/mail/bounces.mbox
+    """
+    settings = settings_from_context()
+    with Store(settings.store.path) as store:
+        summary = process_bounces(
+            path, store, settings.bounces, settings.delivery.hard_bounce_limit
+        )
+    click.echo(
+        f"{summary.messages} message(s): {summary.hard} hard, {summary.soft} soft, "
+        f"{summary.complaints} complaint(s), {summary.repeated} already seen, "
+        f"{summary.unmatched} unmatched, {summary.ignored} not a report"
+    )
+    for address, new_status in summary.changed:
+        click.echo(f"{address}: now {new_status}")

@@ -1,0 +1,253 @@
+"""Reading returned mail: delivery status notifications (RFC 3464) and ARF complaints
+(RFC 5965) from a Maildir or an mbox, matched to the recipient and issue they concern.
+
+Parsing is pure (bytes in, `Report`s out); applying the rules goes through the store,
+one transaction per event, each event logged once by a fingerprint so processing the
+same mailbox twice counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message as EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+
+from digest.config import BouncesSettings
+from digest.errors import SourceError
+from digest.store import Store
+
+
+@dataclass(frozen=True)
+class Report:
+    """One recipient's bounce or one complaint, as read from a returned message."""
+
+    kind: str  # "hard", "soft" or "complaint"
+    email: str
+    status: str
+    """DSN status code (e.g. "5.1.1"), or the ARF feedback type."""
+    original_message_id: str
+    fingerprint: str
+    detail: str = ""
+
+
+def parse(data: bytes, soft_statuses: tuple[str, ...] = ()) -> list[Report]:
+    """The reports in one returned message; [] for anything that is neither a DSN
+    nor an ARF report (autoreplies, spam), which the caller counts as ignored."""
+    msg = message_from_bytes(data, policy=policy.compat32)
+    if msg.get_content_type() != "multipart/report":
+        return []
+    report_type = str(msg.get_param("report-type") or "").lower()
+    own_id = (msg.get("Message-ID") or hashlib.sha256(data).hexdigest()).strip()
+    original = _original_headers(msg)
+    original_id = (original.get("Message-ID", "") if original else "").strip()
+    if report_type == "delivery-status":
+        return _dsn(msg, own_id, original_id, original, soft_statuses)
+    if report_type == "feedback-report":
+        return _arf(msg, own_id, original_id, original)
+    return []
+
+
+def _original_headers(msg: EmailMessage) -> EmailMessage | None:
+    """The returned original (message/rfc822 or text/rfc822-headers), if included."""
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload:
+                inner = payload[0]
+                return inner if isinstance(inner, EmailMessage) else None
+        if kind == "text/rfc822-headers":
+            raw = part.get_payload(decode=True)
+            if isinstance(raw, bytes):
+                return message_from_bytes(raw, policy=policy.compat32)
+    return None
+
+
+def _field_address(value: str | None) -> str:
+    """`rfc822; someone@example.org` → someone@example.org."""
+    if not value:
+        return ""
+    text = value.split(";", 1)[1] if ";" in value else value
+    return parseaddr(text.strip())[1].lower()
+
+
+def _dsn(
+    msg: EmailMessage,
+    own_id: str,
+    original_id: str,
+    original: EmailMessage | None,
+    soft_statuses: tuple[str, ...],
+) -> list[Report]:
+    reports: list[Report] = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            continue
+        for block in blocks[1:]:  # the first block is per-message, the rest per-recipient
+            if not isinstance(block, EmailMessage):
+                continue
+            action = (block.get("Action") or "").strip().lower()
+            status = (block.get("Status") or "").strip().split()[0:1]
+            code = status[0] if status else ""
+            email = _field_address(block.get("Final-Recipient")) or _field_address(
+                block.get("Original-Recipient")
+            )
+            if action not in ("failed", "delayed") or not email:
+                continue
+            hard = action == "failed" and code.startswith("5") and code not in soft_statuses
+            diagnostic = (block.get("Diagnostic-Code") or "").strip()
+            reports.append(
+                Report(
+                    kind="hard" if hard else "soft",
+                    email=email,
+                    status=code,
+                    original_message_id=original_id,
+                    fingerprint=f"dsn:{own_id}:{email}",
+                    detail=" ".join(f"{action} {code} {diagnostic}".split()),
+                )
+            )
+    return reports
+
+
+def _arf(
+    msg: EmailMessage, own_id: str, original_id: str, original: EmailMessage | None
+) -> list[Report]:
+    feedback_type, email = "abuse", ""
+    for part in msg.walk():
+        if part.get_content_type() != "message/feedback-report":
+            continue
+        fields = _report_fields(part)
+        feedback_type = fields.get("feedback-type", feedback_type).lower()
+        email = _field_address(fields.get("original-rcpt-to"))
+    if not email and original is not None:
+        email = parseaddr(original.get("To", ""))[1].lower()
+    if not email and not original_id:
+        return []
+    return [
+        Report(
+            kind="complaint",
+            email=email,
+            status=feedback_type,
+            original_message_id=original_id,
+            fingerprint=f"arf:{own_id}:{email or original_id}",
+            detail=f"complaint ({feedback_type})",
+        )
+    ]
+
+
+def _report_fields(part: EmailMessage) -> dict[str, str]:
+    """Fields of a message/feedback-report part, however the parser stored them."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        fields: dict[str, str] = {}
+        for block in payload:
+            if not isinstance(block, EmailMessage):
+                continue
+            for name, value in block.items():
+                fields.setdefault(name.lower(), str(value).strip())
+        return fields
+    raw = part.get_payload(decode=True)
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+    parsed = message_from_bytes(text.strip().encode() + b"\n\n", policy=policy.compat32)
+    return {name.lower(): str(value).strip() for name, value in parsed.items()}
+
+
+def read_mailbox(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(key, bytes) of each message in a Maildir folder or an mbox file."""
+    if path.is_dir():
+        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+            raise SourceError(f"{path}: not a Maildir (no cur/ or new/ folder)")
+        box: mailbox.Mailbox[mailbox.Message] = mailbox.Maildir(path, create=False)
+    elif path.is_file():
+        with path.open("rb") as handle:
+            first = handle.read(5)
+        if first and first != b"From ":
+            raise SourceError(f"{path}: not an mbox file (does not start with 'From ')")
+        box = mailbox.mbox(path, create=False)
+    else:
+        raise SourceError(f"{path}: no such Maildir or mbox")
+    try:
+        for key in sorted(box.keys()):
+            yield str(key), box.get_bytes(key)
+    finally:
+        box.close()
+
+
+@dataclass
+class BounceSummary:
+    messages: int = 0
+    ignored: int = 0
+    hard: int = 0
+    soft: int = 0
+    complaints: int = 0
+    unmatched: int = 0
+    repeated: int = 0
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    """(address, new status) for each subscriber whose status this run changed."""
+
+
+def process(path: Path, store: Store, rules: BouncesSettings, hard_limit: int) -> BounceSummary:
+    """Read every message at `path`, match each report, apply the rules."""
+    summary = BounceSummary()
+    for _key, data in read_mailbox(path):
+        summary.messages += 1
+        reports = parse(data, rules.soft_statuses)
+        if not reports:
+            summary.ignored += 1
+        for report in reports:
+            _apply(report, store, rules, hard_limit, summary, source=path.name)
+    return summary
+
+
+def _apply(
+    report: Report,
+    store: Store,
+    rules: BouncesSettings,
+    hard_limit: int,
+    summary: BounceSummary,
+    source: str,
+) -> None:
+    row = (
+        store.delivery_by_message_id(report.original_message_id)
+        if report.original_message_id
+        else None
+    )
+    subscriber_id = row.subscriber_id if row else None
+    email = report.email or (row.email if row else "")
+    if subscriber_id is None:
+        found = store.subscriber_by_email(email) if email else None
+        if found is None:
+            summary.unmatched += 1
+            return
+        subscriber_id = found.id
+    before = store.db.total_changes
+    changed = store.record_bounce(
+        email=email,
+        kind=report.kind,
+        fingerprint=report.fingerprint,
+        subscriber_id=subscriber_id,
+        issue_key=row.issue_key if row else "",
+        detail=report.detail,
+        source=source,
+        hard_limit=hard_limit,
+        soft_limit=rules.soft_limit,
+        on_complaint=rules.on_complaint,
+    )
+    if store.db.total_changes == before:
+        summary.repeated += 1
+        return
+    if report.kind == "hard":
+        summary.hard += 1
+    elif report.kind == "soft":
+        summary.soft += 1
+    else:
+        summary.complaints += 1
+    if changed:
+        summary.changed.append((email, changed))

@@ -1,0 +1,392 @@
+"""The send loop: N workers drain an issue's pending outbox rows through transports.
+
+Crash safety comes from the rows, not from this loop: each worker owns its SQLite
+connection and commits a row the moment its server accepted the message, so a kill -9
+re-sends at most the messages in flight (one per connection). Rows are read in pages
+by subscriber id, so memory does not grow with the list.
+
+Retries stay inside the worker that hit them: a 4xx reply or a dropped connection is
+retried on the same row after an exponential backoff, while the other connections go
+on. A 5xx is final for that row; when it blames the address (RCPT refused, 5.1.x)
+it counts as a hard bounce, while a content or policy refusal does not. Too many failed tries in a
+row, or a fault of the transport itself (login refused, bad TLS), stop every worker and
+leave the unsent rows pending for the next run.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.config import DeliverySettings
+from digest.delivery.transport import Transport
+from digest.errors import (
+    DeliverySetupError,
+    PermanentDeliveryError,
+    RecipientRefusedError,
+    TransientDeliveryError,
+)
+from digest.models import Message, Subscriber
+from digest.store import DeliveryRow, Store
+
+HOUR = 3600.0
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class OutboxOptions:
+    """How hard to push: the [delivery] keys that shape a send."""
+
+    connections: int = 1
+    rate_per_second: float = 0.0
+    hourly_cap: int = 0
+    max_per_connection: int = 0
+    max_attempts: int = 4
+    backoff: float = 30.0
+    backoff_max: float = 600.0
+    max_consecutive_failures: int = 20
+    hard_bounce_limit: int = 1
+
+    @classmethod
+    def from_settings(cls, delivery: DeliverySettings) -> OutboxOptions:
+        return cls(
+            connections=delivery.connections,
+            rate_per_second=delivery.rate_per_second,
+            hourly_cap=delivery.hourly_cap,
+            max_per_connection=delivery.max_per_connection,
+            max_attempts=delivery.max_attempts,
+            backoff=delivery.backoff,
+            backoff_max=delivery.backoff_max,
+            max_consecutive_failures=delivery.max_consecutive_failures,
+            hard_bounce_limit=delivery.hard_bounce_limit,
+        )
+
+    def delay(self, attempt: int) -> float:
+        """Wait before try `attempt + 1`: backoff, 2×backoff, 4×… up to backoff_max."""
+        return float(min(self.backoff * 2 ** (attempt - 1), self.backoff_max))
+
+
+@dataclass
+class SendSummary:
+    issue_key: str
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    """Rows still pending after their tries ran out on transient errors (rerun retries)."""
+    retries: int = 0
+    no_content: list[str] = field(default_factory=list)
+    """Addresses left out because none of their themes has an entry this week."""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    bounced: list[str] = field(default_factory=list)
+    """Addresses marked bounced during this run (hard-bounce limit reached)."""
+    resumed: bool = False
+    paused: str = ""
+    """Why the run stopped early with rows pending; empty when it ran to the end."""
+
+
+class RateLimiter:
+    """Hands out send times: at most `rate` a second and `hourly_cap` in any hour.
+
+    A pure schedule over a monotonic clock passed in, so tests check the computed
+    times instead of racing the wall clock. `earlier` seeds the hourly window with
+    sends of a previous run (the cap is per hour, not per process).
+    """
+
+    def __init__(
+        self, rate: float, hourly_cap: int, now: float, earlier: Iterable[float] = ()
+    ) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._cap = hourly_cap
+        self._next = now
+        self._window: collections.deque[float] = collections.deque(sorted(earlier))
+        self._lock = threading.Lock()
+
+    def reserve(self, now: float) -> float:
+        """Claim the next free slot at or after `now`; return when it starts."""
+        with self._lock:
+            at = max(now, self._next)
+            if self._cap:
+                while self._window and self._window[0] <= at - HOUR:
+                    self._window.popleft()
+                if len(self._window) >= self._cap:
+                    at = max(at, self._window[-self._cap] + HOUR)
+                self._window.append(at)
+                while len(self._window) > self._cap:
+                    self._window.popleft()
+            self._next = at + self._interval
+            return at
+
+
+MessageMaker = Callable[[Subscriber], Message | None]
+"""Builds the message of one current subscriber, or None when they get no content."""
+
+
+class _Run:
+    """State shared by the workers of one send."""
+
+    def __init__(
+        self,
+        issue_key: str,
+        options: OutboxOptions,
+        summary: SendSummary,
+        limiter: RateLimiter,
+        clock: Callable[[], float],
+        on_progress: Callable[[str, str], None] | None,
+        halt: threading.Event | None = None,
+    ) -> None:
+        self.issue_key = issue_key
+        self.halt = halt
+        self.options = options
+        self.summary = summary
+        self.limiter = limiter
+        self.clock = clock
+        self.on_progress = on_progress
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.consecutive = 0
+        self.fatal: BaseException | None = None
+        self.rows: queue.Queue[_Outgoing | None] = queue.Queue(
+            maxsize=max(32, options.connections * 8)
+        )
+
+    def halted(self) -> bool:
+        """Stopped from inside (pause, fatal error) or asked to stop from outside."""
+        return self.stop.is_set() or (self.halt is not None and self.halt.is_set())
+
+    def wait_until(self, at: float) -> bool:
+        """Sleep until `at` on the run's clock; False when the run was stopped meanwhile.
+
+        Sleeps in short slices so an outside stop (SIGTERM) is seen within 0.2 s.
+        """
+        while not self.halted():
+            delay = at - self.clock()
+            if delay <= 0:
+                return True
+            self.stop.wait(min(delay, 0.2))
+        return False
+
+    def succeeded(self, email: str, reply: str) -> None:
+        with self.lock:
+            self.consecutive = 0
+            self.summary.sent += 1
+            if self.on_progress is not None:
+                self.on_progress(email, reply)
+
+    def failed_try(self, reason: str) -> None:
+        with self.lock:
+            self.consecutive += 1
+            limit = self.options.max_consecutive_failures
+            if self.consecutive >= limit and not self.summary.paused:
+                self.summary.paused = (
+                    f"paused after {self.consecutive} failed tries in a row (last: {reason}); "
+                    "unsent recipients stay pending: fix the cause and run the send again"
+                )
+                self.stop.set()
+
+    def abort(self, exc: BaseException) -> None:
+        with self.lock:
+            if self.fatal is None:
+                self.fatal = exc
+        self.stop.set()
+
+    def progress_only(self, email: str, outcome: str) -> None:
+        with self.lock:
+            if self.on_progress is not None:
+                self.on_progress(email, outcome)
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    row: DeliveryRow
+    subscriber: Subscriber
+    message: Message
+
+
+def _worker(run: _Run, store_path: Path, transport: Transport) -> None:
+    store = Store(store_path)
+    # WAL with synchronous=NORMAL: a commit survives a crash of this process (kill -9)
+    # without an fsync per message; only a power cut can undo the last commits, which
+    # re-sends those messages and never skips anyone.
+    store.db.execute("PRAGMA synchronous=NORMAL")
+    on_connection = 0
+    try:
+        while not run.halted():
+            item = run.rows.get()
+            if item is None:
+                break
+            on_connection = _deliver(run, store, transport, item, on_connection)
+    except BaseException as exc:
+        run.abort(exc)
+    finally:
+        try:
+            transport.close()
+        finally:
+            store.close()
+
+
+def _deliver(
+    run: _Run, store: Store, transport: Transport, item: _Outgoing, on_connection: int
+) -> int:
+    """Send one row with its retries; return the count of messages on this connection."""
+    key, options, summary = run.issue_key, run.options, run.summary
+    row, current, message = item.row, item.subscriber, item.message
+    for attempt in range(1, options.max_attempts + 1):
+        if not run.wait_until(run.limiter.reserve(run.clock())):
+            return on_connection  # stopping: this row stays pending
+        if options.max_per_connection and on_connection >= options.max_per_connection:
+            transport.close()
+            on_connection = 0
+        try:
+            reply = transport.send(message)
+        except DeliverySetupError as exc:
+            run.abort(exc)
+            return on_connection
+        except PermanentDeliveryError as exc:
+            reason = str(exc)
+            store.mark(key, row.subscriber_id, "failed", message.message_id, reason)
+            became = None
+            if isinstance(exc, RecipientRefusedError):  # not content or policy refusals
+                became = store.record_bounce(
+                    email=current.email,
+                    kind="hard",
+                    fingerprint=f"smtp:{key}:{current.id}",
+                    subscriber_id=current.id,
+                    issue_key=key,
+                    detail=reason,
+                    source="smtp",
+                    hard_limit=options.hard_bounce_limit,
+                )
+            with run.lock:
+                summary.failed += 1
+                summary.failures.append((current.email, reason))
+                if became == "bounced":
+                    summary.bounced.append(current.email)
+            run.failed_try(reason)
+            run.progress_only(current.email, "failed")
+            return on_connection
+        except TransientDeliveryError as exc:
+            reason = str(exc)
+            store.note_attempt(key, row.subscriber_id, reason)
+            on_connection = 0  # the transport may have dropped the connection
+            run.failed_try(reason)
+            if attempt == options.max_attempts:
+                with run.lock:
+                    summary.deferred += 1
+                    summary.failures.append((current.email, f"deferred: {reason}"))
+                return on_connection
+            with run.lock:
+                summary.retries += 1
+            if not run.wait_until(run.clock() + options.delay(attempt)):
+                return on_connection
+            continue
+        store.mark(key, row.subscriber_id, "sent", message.message_id, reply)
+        run.succeeded(current.email, reply)
+        return on_connection + 1
+    return on_connection  # pragma: no cover - the loop always returns
+
+
+def _skip(run: _Run, store: Store, row: DeliveryRow, why: str) -> None:
+    store.mark(run.issue_key, row.subscriber_id, "skipped", "", why)
+    with run.lock:
+        run.summary.skipped += 1
+    run.progress_only(row.email, "skipped")
+
+
+def deliver(
+    store: Store,
+    issue_key: str,
+    make: MessageMaker,
+    transports: list[Transport],
+    options: OutboxOptions,
+    summary: SendSummary,
+    *,
+    on_progress: Callable[[str, str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    halt: threading.Event | None = None,
+) -> SendSummary:
+    """Send every pending row of `issue_key`, one worker thread per transport.
+
+    The calling thread reads the rows a page at a time, checks each subscriber is still
+    active, builds the message and queues it; the workers send and commit. Building
+    while the workers wait on their servers hides most of its cost. The queue is short,
+    so an unsubscribe lands at most a few dozen messages late. Raises the transport's
+    DeliverySetupError (or any unexpected error) after every worker has stopped.
+    """
+    now_wall = dt.datetime.now(dt.UTC)
+    earlier: list[float] = []
+    if options.hourly_cap:
+        start = clock()
+        earlier = [
+            start - (now_wall - at).total_seconds()
+            for at in store.sent_since(now_wall - dt.timedelta(hours=1))
+        ]
+    limiter = RateLimiter(options.rate_per_second, options.hourly_cap, clock(), earlier)
+    run = _Run(issue_key, options, summary, limiter, clock, on_progress, halt)
+    threads = [
+        threading.Thread(target=_worker, args=(run, store.path, transport), name=f"outbox-{i}")
+        for i, transport in enumerate(transports)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for row, current in _pending_pages(store, issue_key):
+            if run.halted():
+                break
+            if current is None or current.status != "active":
+                _skip(run, store, row, "no longer active")
+                continue
+            message = make(current)
+            if message is None:
+                _skip(run, store, row, "no entries for themes")
+                continue
+            _put(run, _Outgoing(row, current, message))
+    except BaseException as exc:
+        run.abort(exc)
+    finally:
+        for _ in threads:
+            _put_end(run)
+        for thread in threads:
+            thread.join()
+    if run.fatal is not None:
+        raise run.fatal
+    return summary
+
+
+def _put(run: _Run, item: _Outgoing) -> None:
+    while not run.halted():
+        try:
+            run.rows.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            continue
+
+
+def _put_end(run: _Run) -> None:
+    """Queue an end marker; when stopping, drop queued rows (they stay pending in the
+    store) so the marker fits even if no worker is left to drain the queue."""
+    while True:
+        try:
+            run.rows.put(None, timeout=0.2)
+            return
+        except queue.Full:
+            if run.halted():
+                with contextlib.suppress(queue.Empty):
+                    run.rows.get_nowait()
+
+
+def _pending_pages(store: Store, issue_key: str) -> Iterable[tuple[DeliveryRow, Subscriber | None]]:
+    after = -1
+    while True:
+        page = store.pending_with_subscribers(issue_key, after, PAGE)
+        if not page:
+            return
+        yield from page
+        after = page[-1][0].subscriber_id

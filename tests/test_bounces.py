@@ -1,0 +1,125 @@
+"""Bounce processing on DSN (RFC 3464) and ARF (RFC 5965) fixtures, from mbox and Maildir."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import pytest
+
+from digest import pipeline
+from digest.delivery.bounces import parse, process
+from digest.delivery.file import FileTransport
+from digest.errors import SourceError
+from digest.store import Store
+from tests.conftest import FIXTURES, Project
+from tests.test_delivery import FAST, setup
+
+BOUNCES = FIXTURES / "bounces"
+
+
+def sent_issue(project: Project) -> Store:
+    """The sample list, with week 49 sent through the file transport (real Message-IDs)."""
+    edition, store = setup(project)
+    pipeline.send(edition, store, FileTransport(project.root / "outbox"), options=FAST)
+    return store
+
+
+def as_mbox(folder: Path, names: list[str]) -> Path:
+    path = folder / "bounces.mbox"
+    box = mailbox.mbox(path)
+    for name in names:
+        box.add((BOUNCES / name).read_bytes())
+    box.flush()
+    box.close()
+    return path
+
+
+def as_maildir(folder: Path, names: list[str]) -> Path:
+    path = folder / "Maildir"
+    box = mailbox.Maildir(path)
+    for name in names:
+        box.add((BOUNCES / name).read_bytes())
+    box.close()
+    return path
+
+
+ALL = ["dsn-hard.eml", "dsn-soft.eml", "arf-complaint.eml", "autoreply.eml"]
+
+
+@pytest.mark.parametrize("make", [as_mbox, as_maildir])
+def test_dsn_and_arf_are_matched_and_applied(
+    project: Project, tmp_path: Path, make: object
+) -> None:
+    store = sent_issue(project)
+    settings = project.settings()
+    path = make(tmp_path, ALL)  # type: ignore[operator]
+    summary = process(path, store, settings.bounces, hard_limit=1)
+    assert (summary.messages, summary.hard, summary.soft, summary.complaints) == (4, 1, 1, 1)
+    assert summary.ignored == 1 and summary.unmatched == 0
+    status = {s.email: s.status for s in store.subscribers()}
+    assert status["p.novak@example.com"] == "bounced"  # 5.1.1: hard, limit 1
+    assert status["marc.olivier@example.fr"] == "active"  # 5.2.2 counts as soft by rule
+    assert status["j.smith@example.net"] == "complained"  # matched by Message-ID alone
+    assert sorted(summary.changed) == [
+        ("j.smith@example.net", "complained"),
+        ("p.novak@example.com", "bounced"),
+    ]
+    events = store.db.execute("SELECT email, issue_key, kind FROM bounce_events ORDER BY id")
+    assert {tuple(e) for e in events} == {
+        ("p.novak@example.com", "2025-W49", "hard"),
+        ("marc.olivier@example.fr", "2025-W49", "soft"),
+        ("j.smith@example.net", "2025-W49", "complaint"),
+    }
+    again = process(path, store, settings.bounces, hard_limit=1)
+    assert again.repeated == 3 and again.hard == again.soft == again.complaints == 0
+
+
+def test_hard_bounces_under_the_limit_only_count(project: Project, tmp_path: Path) -> None:
+    store = sent_issue(project)
+    process(as_mbox(tmp_path, ["dsn-hard.eml"]), store, project.settings().bounces, hard_limit=2)
+    novak = store.subscriber_by_email("p.novak@example.com")
+    assert novak is not None and novak.status == "active"
+    assert store.bounce_counts(novak.id) == (1, 0)
+
+
+def test_soft_bounces_mark_bounced_after_the_soft_limit(project: Project, tmp_path: Path) -> None:
+    store = sent_issue(project)
+    rules = project.settings(DIGEST_BOUNCES_SOFT_LIMIT="1").bounces
+    process(as_mbox(tmp_path, ["dsn-soft.eml"]), store, rules, hard_limit=1)
+    marc = store.subscriber_by_email("marc.olivier@example.fr")
+    assert marc is not None and marc.status == "bounced"
+
+
+def test_without_the_soft_rule_5_2_2_is_hard() -> None:
+    (report,) = parse((BOUNCES / "dsn-soft.eml").read_bytes(), soft_statuses=())
+    assert report.kind == "hard" and report.status == "5.2.2"
+
+
+def test_complaints_can_be_only_logged(project: Project, tmp_path: Path) -> None:
+    store = sent_issue(project)
+    rules = project.settings(DIGEST_BOUNCES_ON_COMPLAINT="ignore").bounces
+    summary = process(as_mbox(tmp_path, ["arf-complaint.eml"]), store, rules, hard_limit=1)
+    assert summary.complaints == 1 and summary.changed == []
+    smith = store.subscriber_by_email("j.smith@example.net")
+    assert smith is not None and smith.status == "active"
+
+
+def test_a_report_for_an_unknown_address_is_unmatched(project: Project, tmp_path: Path) -> None:
+    _, store = setup(project)  # nothing sent: no Message-ID to match
+    data = (BOUNCES / "dsn-hard.eml").read_bytes().replace(b"p.novak@", b"nobody@")
+    data = data.replace(b"2025-W49.4.", b"2025-W49.99.")
+    box = mailbox.mbox(tmp_path / "x.mbox")
+    box.add(data)
+    box.close()
+    summary = process(tmp_path / "x.mbox", store, project.settings().bounces, hard_limit=1)
+    assert summary.unmatched == 1 and summary.hard == 0
+
+
+def test_not_a_mailbox_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with pytest.raises(SourceError, match=r"notes.txt: not an mbox file"):
+        list(process(tmp_path / "notes.txt", None, None, 1).changed)  # type: ignore[arg-type]
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(SourceError, match=r"folder: not a Maildir"):
+        process(tmp_path / "folder", None, None, 1)  # type: ignore[arg-type]

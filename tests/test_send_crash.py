@@ -1,0 +1,98 @@
+"""kill -9 of a running `digest send`, then a resume: nobody lost, at most the in-flight
+message (one per connection) delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from click.testing import CliRunner
+
+from digest.cli import cli
+from digest.store import Store
+from tests.conftest import Project, RecordingHandler, SmtpServer, free_port
+
+READERS = 40
+
+
+@dataclass
+class SlowHandler(RecordingHandler):
+    """Waits a little in DATA so the kill lands while messages are in flight."""
+
+    delay: float = 0.04
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_server() -> Iterator[SmtpServer]:
+    handler = SlowHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize("connections", [1, 3])
+def test_kill_9_mid_send_then_resume_loses_nobody(
+    project: Project, slow_server: SmtpServer, connections: int
+) -> None:
+    csv = project.root / "subscribers" / "many.csv"
+    rows = [f"reader{i:03d}@example.org,Reader {i},fr," for i in range(READERS)]
+    csv.write_text("email,name,language,themes\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    env = {
+        "DIGEST_CONFIG": str(project.config),
+        "DIGEST_DELIVERY_TRANSPORT": "smtp",
+        "DIGEST_DELIVERY_CONNECTIONS": str(connections),
+        "DIGEST_SMTP_HOST": slow_server.host,
+        "DIGEST_SMTP_PORT": str(slow_server.port),
+        "DIGEST_SMTP_SECURITY": "none",
+        "DIGEST_SECRET_KEY": "test-key",
+    }
+    imported = CliRunner().invoke(cli, ["subscribers", "import", str(csv)], env=env)
+    assert imported.exit_code == 0, imported.output
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from digest.cli import main; main()",
+         "send", "--date", "2025-12-03"],
+        env={**os.environ, **env}, cwd=project.root,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    handler = slow_server.handler
+    deadline = time.monotonic() + 60
+    while len(handler.received) < READERS // 4 and child.poll() is None:
+        assert time.monotonic() < deadline, "the send never got going"
+        time.sleep(0.01)
+    assert child.poll() is None, child.stderr.read() if child.stderr else ""
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert child.stderr is not None
+    child.stderr.close()
+    before_resume = len(handler.received)
+    assert before_resume < READERS  # the kill really landed mid-send
+
+    resumed = CliRunner().invoke(cli, ["send", "--date", "2025-12-03"], env=env)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed" in resumed.output
+
+    got = collections.Counter(r.recipients[0] for r in handler.received)
+    assert set(got) == {f"reader{i:03d}@example.org" for i in range(READERS)}
+    duplicates = sum(n - 1 for n in got.values())
+    assert duplicates <= connections  # at most the message in flight on each connection
+    with Store(project.settings().store.path) as store:
+        assert store.counts("2025-W49") == {"sent": READERS}
