@@ -1,7 +1,8 @@
-"""Runs every benchmark in bench/ and prints medians and ratios.
+"""`python -m bench` runs every benchmark and writes docs/performance.md (`make bench`).
 
-`python -m bench` runs them all; `python -m bench NAME [options]` runs one
-(e.g. `python -m bench delivery --large`).
+`python -m bench NAME [options]` runs one and prints it (e.g. `python -m bench
+delivery --large`, `python -m bench chaos --kills 5`); `python -m bench --tiny --out
+/tmp/p.md` runs the report at miniature sizes.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import delivery, render
+from bench import chaos, delivery, render, report
 
 BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "render": lambda _args: render.main(),
     "delivery": delivery.main,
+    "report": report.main,
+    "chaos": chaos.main,
 }
 
 
@@ -22,8 +25,7 @@ def main() -> None:
     if args and args[0] in BENCHMARKS:
         BENCHMARKS[args[0]](args[1:])
         return
-    for run in BENCHMARKS.values():
-        run(args)
+    report.main(args)
 
 
 if __name__ == "__main__":

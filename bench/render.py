@@ -9,11 +9,12 @@ the same filled bodies, both measured in this run. The ratio is what to watch (t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -22,6 +23,7 @@ from pathlib import Path
 from digest import pipeline
 from digest.config import Settings, load_settings
 from digest.models import Entry, Subscriber, Variant
+from digest.render import variant as variant_module
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2025, 12, 3)
@@ -108,6 +110,91 @@ def with_email_message(
                                 cte="quoted-printable")  # fmt: skip
         out.append(message.as_bytes())
     return out
+
+
+@contextlib.contextmanager
+def gmail_guard_lifted() -> Iterator[None]:
+    """Lift the 100 KB Gmail-clip guard so issues past ~60 entries can be timed.
+
+    A real issue that large is refused by `render_variant`; the benchmark only asks
+    how build time grows with the entry count.
+    """
+    saved = variant_module.HTML_MAX_BYTES
+    variant_module.HTML_MAX_BYTES = 1 << 40
+    try:
+        yield
+    finally:
+        variant_module.HTML_MAX_BYTES = saved
+
+
+def build_times(sizes: Sequence[int], repeat: int = 3) -> list[dict[str, float]]:
+    """Median time to build every variant of one issue, for each entry count."""
+    settings = load_settings(ROOT / "config.toml")
+    every = variants(settings)
+    rows = []
+    with gmail_guard_lifted():
+        for size in sizes:
+            entries = generated_entries(settings, size)
+
+            def build(entries: list[Entry] = entries) -> pipeline.Edition:
+                issue = pipeline.assemble(settings, entries, DAY)
+                edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
+                for variant in every:
+                    edition.compiled(variant)
+                return edition
+
+            seconds = median_time(build, repeat)
+            html = build().compiled(Variant(settings.newsletter.language, frozenset()))
+            rows.append({"entries": size, "variants": len(every), "seconds": seconds,
+                         "ms_per_variant": seconds * 1000 / len(every),
+                         "html_kb": html.html_bytes / 1024})  # fmt: skip
+    return rows
+
+
+def message_costs(
+    readers_fast: int = READERS, readers_slow: int = 10, repeat: int = 5
+) -> dict[str, float]:
+    """Per-subscriber cost of final message bytes, three ways, in microseconds.
+
+    `factory`: ours (compile once per variant, splice per subscriber);
+    `email_message`: the same filled bodies through EmailMessage each time;
+    `compile_each`: Jinja + MJML compile for every subscriber, then our factory. The
+    last is slow, so it runs over `readers_slow` subscribers only.
+    """
+    settings = load_settings(ROOT / "config.toml")
+    edition = pipeline.Edition(
+        settings,
+        pipeline.assemble(settings, generated_entries(settings), DAY),
+        pipeline.make_signer(settings),
+        NOW,
+    )
+    variant = Variant(settings.newsletter.language, frozenset())
+    edition.factory(variant)  # prepared once per variant, as in a send
+    many, few = readers(readers_fast), readers(readers_slow)
+
+    def ours() -> None:
+        for person in many:
+            edition.message_for(person, variant)
+
+    def baseline() -> None:
+        with_email_message(edition, variant, many)
+
+    def compile_each() -> None:
+        for person in few:
+            fresh = pipeline.Edition(settings, edition.issue, edition.signer, NOW)
+            fresh.message_for(person, variant)
+
+    factory = median_time(ours, repeat) / len(many)
+    email_message = median_time(baseline, repeat) / len(many)
+    each = median_time(compile_each, max(1, repeat // 2)) / len(few)
+    return {
+        "entries": ENTRIES,
+        "factory_us": factory * 1e6,
+        "email_message_us": email_message * 1e6,
+        "compile_each_us": each * 1e6,
+        "email_message_ratio": email_message / factory,
+        "compile_each_ratio": each / factory,
+    }
 
 
 def main() -> None:
