@@ -278,7 +278,8 @@ def report(
         f"server: {handler.temp_failures} first attempts answered 4xx, {len(handler.refused)} "
         f"addresses answered 5xx, {handler.drops} connections dropped before the reply",
         f"runs: {killed + len(exits)} ({killed} killed with SIGKILL mid-send, "
-        f"{len(exits)} exited: {', '.join(map(str, exits))})",
+        f"{len(exits)} exited with status {', '.join(map(str, exits))}; 1 = some failed for "
+        "good, 75 = some left pending)",
         f"store: {counts}",
         f"missing: {len(missing)}" + (f" ({', '.join(missing[:5])}…)" if missing else ""),
         f"duplicated: {duplicated} (bound: {bound} = {killed} kills × {connections} "

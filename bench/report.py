@@ -179,6 +179,7 @@ def plots(results: dict[str, Any], folder: Path) -> list[str]:
     values = [cost["factory_us"], cost["email_message_us"], cost["compile_each_us"]]
     bars = ax.bar(labels, values, color=["#1f5f8b", "#b8860b", "#8b1f3f"])
     ax.set_yscale("log")
+    ax.set_ylim(top=max(values) * 4)  # room for the labels
     ax.bar_label(bars, labels=[f"{v:,.0f} µs" for v in values])
     ax.set(ylabel="µs per subscriber (log)", title="Per-subscriber message cost")
     save(fig, "message_cost.png")
@@ -194,6 +195,7 @@ def plots(results: dict[str, Any], folder: Path) -> list[str]:
         ax.set(xlabel="connections", ylabel="messages / s",
                title=f"Send throughput, sink {delay:.0f} ms/msg")  # fmt: skip
         ax.set_xticks(xs)
+        ax.set_ylim(bottom=0)  # an axis from zero: the gap is the real gap
         ax.grid(alpha=0.3)
         ax.legend()
     save(fig, "send_throughput.png")
@@ -208,7 +210,7 @@ def plots(results: dict[str, Any], folder: Path) -> list[str]:
     ax.set_ylim(bottom=0)
     ax.set(xlabel="subscribers (log)", ylabel="MB", title="Memory of a send (null transport)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="lower right")
     save(fig, "memory.png")
     return names
 
