@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import term_unwinds
+
 REPO = Path(__file__).resolve().parent.parent
 DAY = "2025-12-03"
 ISSUE_KEY = "2025-W49"
@@ -302,7 +304,12 @@ def main(argv: list[str] | None = None) -> None:
         "--record", type=Path, help="also write the output here (make chaos: the page's copy)"
     )
     args = parser.parse_args(argv)
-    outcome = run(args.subscribers, args.kills, args.connections, args.seed)
+    try:
+        with term_unwinds():
+            outcome = run(args.subscribers, args.kills, args.connections, args.seed)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(f"chaos: error: {exc}", file=sys.stderr)
+        sys.exit(1)
     text = "\n".join(outcome.lines) + "\n"
     print(text, end="")
     if args.record:

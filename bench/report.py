@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, render
+from bench import delivery, render, term_unwinds
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "performance.md"
@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> None:
         saved = args.out.parent / ASSETS / "results.json"
         results = json.loads(saved.read_text(encoding="utf-8"))
     else:
-        results = measure(TINY if args.tiny else FULL)
+        with term_unwinds():
+            results = measure(TINY if args.tiny else FULL)
     path = write(results, args.out)
     print(f"wrote {path}")
     for line in headlines(results):
