@@ -377,7 +377,10 @@ def main(argv: list[str] | None = None) -> None:
         with term_unwinds():
             results = measure(TINY if args.tiny else FULL)
     path = write(results, args.out)
+    m = results["machine"]
     print(f"wrote {path}")
+    print(f"  {m['cpu']}, {m['cores']} cores, load {m['load_average']}; Python {m['python']}, "
+          + ", ".join(f"{k} {v}" for k, v in m["versions"].items()))  # fmt: skip
     for line in headlines(results):
         print(f"  {line}")
 
