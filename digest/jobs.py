@@ -129,7 +129,7 @@ def run_if_due(
                 return DueReport(f"{decision.reason}: nothing to do")
             if decision.action is Action.REFUSE:
                 raise NotSentError(decision.reason)
-            entries = pipeline.read_entries(settings)
+            entries = pipeline.read_entries(settings, period.day)
             issue = assemble_issue(
                 entries, settings.themes, period.day, settings.newsletter.first_year
             )

@@ -67,6 +67,20 @@ def assemble(settings: Settings, entries: Iterable[Entry], day: dt.date) -> Issu
     return issue
 
 
+def edition_for(
+    settings: Settings,
+    day: dt.date | None,
+    now: dt.datetime,
+    on_warning: Callable[[Problem], None] | None = None,
+) -> Edition:
+    """The issue of the week that contains `day` (default: today in the configured zone),
+    ready to render. Entries are read for that week, so feed items it already published
+    stay in it on a rebuild, a preview or a resumed send."""
+    date = day or local_today(settings, now)
+    issue = assemble(settings, read_entries(settings, date, on_warning), date)
+    return Edition(settings, issue, make_signer(settings), now)
+
+
 def variant_of(subscriber: Subscriber, settings: Settings) -> Variant:
     language = subscriber.language or settings.newsletter.language
     all_ids = {t.id for t in settings.themes}

@@ -75,8 +75,4 @@ def warn(problem: object) -> None:
 
 
 def edition_for(settings: Settings, day: dt.datetime | None) -> pipeline.Edition:
-    now = utc_now()
-    date = day.date() if day else pipeline.local_today(settings, now)
-    entries = pipeline.read_entries(settings, date, on_warning=warn)
-    issue = pipeline.assemble(settings, entries, date)
-    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+    return pipeline.edition_for(settings, day.date() if day else None, utc_now(), warn)

@@ -100,9 +100,7 @@ def _settings() -> Settings:
 
 def _edition(settings: Settings) -> pipeline.Edition:
     now = dt.datetime.now(dt.UTC)
-    day = current_app.config.get(DAY_KEY) or pipeline.local_today(settings, now)
-    issue = pipeline.assemble(settings, pipeline.read_entries(settings), day)
-    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+    return pipeline.edition_for(settings, current_app.config.get(DAY_KEY), now)
 
 
 def _variant(settings: Settings) -> Variant:
