@@ -26,6 +26,17 @@ KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes", "g
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: PyYAML turns `2025-02-30` into a ValueError
+    with no line, while `date` is validated below with its file and line."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_entries(
     folder: Path, theme_ids: Iterable[str], languages: Iterable[str], default_language: str
 ) -> tuple[list[Entry], list[Problem]]:
@@ -78,7 +89,7 @@ def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str, i
     header = "".join(lines[1:index])
     body = "".join(lines[index + 1 :])
     try:
-        meta = yaml.safe_load(header) if fence == "---" else tomllib.loads(header)
+        meta = yaml.load(header, Loader=_YamlLoader) if fence == "---" else tomllib.loads(header)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
