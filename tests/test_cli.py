@@ -133,6 +133,8 @@ def test_week_without_entries_is_a_clean_error(project: Project) -> None:
 
 def test_bad_date_option(project: Project) -> None:
     _assert_clean_failure(run(project, "build", "--date", "03/12/2025"), "--date")
+    _assert_clean_failure(run(project, "build", "--date", "9999-12-31"), "out of range")
+    _assert_clean_failure(run(project, "send", "--date", "0001-01-01"), "out of range")
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -60,7 +60,18 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+class _Day(click.DateTime):
+    """YYYY-MM-DD whose whole ISO week is a valid date range (0001-01-01 has no Monday
+    before it, 9999-12-31 no Sunday after it: both would overflow, not fail cleanly)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        day = super().convert(value, param, ctx)
+        if not 1 < day.year < 9999:
+            self.fail(f"{value!r} is out of range (years 2 to 9998)", param, ctx)
+        return day
+
+
+DATE = _Day(formats=["%Y-%m-%d"])
 date_option = click.option(
     "--date",
     "day",
