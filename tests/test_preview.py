@@ -196,3 +196,20 @@ def test_missing_chromium_skips_or_fails_under_require_browser(
     monkeypatch.setenv("DIGEST_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="no-chromium not found"):
         require_chromium()
+
+
+def test_preview_lists_check_results_as_digest_check_prints_them(
+    project: Project, preview_app: Flask
+) -> None:
+    project.write_entry(
+        "wd.md",
+        "---\ntitle: Conférence\ndate: 2025-12-02\nsource: https://example.org/w\n---\n"
+        "Il a parlé lundi 2 décembre 2025.\n",
+    )
+    with running(preview_app) as base:
+        status, page = fetch(f"{base}/preview/")
+    assert status == 200
+    assert re.search(
+        r"<li>error: \[weekday-date\] \S*wd\.md:6: &#39;lundi 2 décembre 2025&#39; says Monday",
+        page,
+    ), page

@@ -9,7 +9,6 @@ thread bumps a version number whenever an entry or a template changes; the page 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,10 @@ import watchfiles
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from digest import pipeline
+from digest.checks import check_line, issue_checks
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.models import Issue, Variant
+from digest.models import Variant
 from digest.render.variant import CompiledVariant, parse_variant
 from digest.store import Store
 
@@ -32,21 +32,6 @@ GMAIL_CLIP_BYTES = 102 * 1024
 DAY_KEY = "DIGEST_PREVIEW_DAY"
 """app.config key: the day whose week is previewed (default: today in the configured zone)."""
 _EXTENSION = "digest.preview"
-
-
-def editorial_checks(settings: Settings, issue: Issue, now: dt.datetime) -> list[str]:
-    """Editorial check results for the issue, one `severity: file:line: message` each.
-
-    Adapter for `digest.checks.run_checks(settings, entries, issue, now)`, written for
-    another issue: until that module is present the preview shows no results rather
-    than guessing. The one place to change if its signature moves.
-    """
-    try:
-        checks = importlib.import_module("digest.checks")
-    except ImportError:
-        return []
-    found: Any = checks.run_checks(settings, issue.entries, issue, now)
-    return [f"{getattr(c, 'severity', 'note')}: {c}" for c in found]
 
 
 @dataclass
@@ -156,7 +141,7 @@ def page() -> str:
         "issue": edition.issue,
         "compiled": compiled,
         "text": compiled.text.fill(_fill(edition, compiled)),
-        "checks": editorial_checks(settings, edition.issue, edition.now),
+        "checks": [check_line(c) for c in issue_checks(settings, edition.issue, edition.now)],
         "size_kb": compiled.html_bytes / 1024,
         "size_ratio": compiled.html_bytes / GMAIL_CLIP_BYTES,
     }
