@@ -106,6 +106,7 @@ class Edition:
         self.now = now
         self._compiled: dict[Variant, CompiledVariant] = {}
         self._factories: dict[Variant, MessageFactory] = {}
+        self._fallback_names: dict[str, str] = {}
 
     def compiled(self, variant: Variant) -> CompiledVariant:
         if variant not in self._compiled:
@@ -157,8 +158,12 @@ class Edition:
         }
 
     def fallback_name(self, language: str) -> str:
-        """How to greet a reader without a name, from the language's catalog."""
-        return reader_name(self.settings.build.templates_dir / "locale", language)
+        """How to greet a reader without a name, from the language's catalog (looked up
+        once per language and edition, not once per message)."""
+        if language not in self._fallback_names:
+            locale = self.settings.build.templates_dir / "locale"
+            self._fallback_names[language] = reader_name(locale, language)
+        return self._fallback_names[language]
 
     def message_for(self, subscriber: Subscriber, variant: Variant | None = None) -> Message:
         variant = variant or variant_of(subscriber, self.settings)

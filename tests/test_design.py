@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -17,7 +18,7 @@ from digest import pipeline
 from digest.cli import cli
 from digest.delivery.file import FileTransport
 from digest.errors import RenderError
-from digest.models import Variant
+from digest.models import Subscriber, Variant
 from digest.render import variant as variant_module
 from digest.render.i18n import CODE_MESSAGES
 from digest.render.variant import Highlights, parse_variant, summary
@@ -63,6 +64,28 @@ def test_mjml_is_compiled_once_per_variant_not_per_subscriber(
     assert summary.sent == 40
     assert len(compiled) == 4
     assert len(list((project.root / "out").glob("*.eml"))) == 40
+
+
+def test_the_fallback_greeting_is_looked_up_once_per_language_not_per_message(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+    real = pipeline.reader_name
+
+    def counting(locale: Path, language: str) -> str:  # a spy: the real catalog is read
+        looked_up.append(language)
+        return real(locale, language)
+
+    monkeypatch.setattr(pipeline, "reader_name", counting)
+    ed = edition(project)
+    nameless = [
+        Subscriber(email=f"r{n}@example.org", name="", language=("fr", "en")[n % 2],
+                   themes=frozenset(), id=n + 1)
+        for n in range(20)
+    ]  # fmt: skip
+    for reader in nameless:
+        ed.message_for(reader)
+    assert sorted(looked_up) == ["en", "fr"]
 
 
 def test_key_figures_and_quote_show_only_with_their_entries(project: Project) -> None:
