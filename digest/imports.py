@@ -20,9 +20,10 @@ from digest.models import BRIEF_THEME_ID, Entry
 from digest.sources.dates import weekday_message
 from digest.sources.feed import FeedCache, Fetcher, fetch_url, is_url, load_feed
 from digest.sources.markdown import entry_file_text, load_entries, render_markdown
-from digest.sources.pasted import escape_markdown, parse_pasted, read_text
+from digest.sources.pasted import escape_markdown, parse_pasted
 from digest.sources.problems import Problem
 from digest.sources.sanitize import html_to_text
+from digest.sources.textfile import read_text
 from digest.themes import classify
 
 MAX_SLUG_CHARS = 60

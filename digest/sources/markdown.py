@@ -20,8 +20,8 @@ from markdown_it import MarkdownIt
 from digest.models import Entry
 from digest.sources.problems import EntryError, Problem
 from digest.sources.sanitize import clean_html, html_to_text
+from digest.sources.textfile import read_text
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes", "guid", "highlights"}
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
@@ -57,19 +57,7 @@ def load_entries(
 def parse_entry(
     path: Path, theme_ids: set[str], languages: set[str], default_language: str
 ) -> Entry:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise EntryError(path, 0, "file is larger than 5 MB", "entry-too-large")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EntryError(path, 0, f"cannot read: {exc.strerror}", "entry-unreadable") from None
-    if b"\x00" in raw:
-        raise EntryError(path, 0, "binary file, not a Markdown entry", "entry-binary")
-    try:
-        source = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise EntryError(path, line, "not valid UTF-8", "entry-encoding") from None
+    source = read_text(path, "a Markdown entry")
     meta, body, body_line = _split_front_matter(path, source)
     meta.setdefault("language", default_language)
     return _entry_from(path, meta, body, theme_ids, languages, body_line)
