@@ -28,7 +28,7 @@ from digest.entries import gather_entries
 from digest.errors import ConfigError, DigestError
 from digest.models import Entry, Issue, Message, Subscriber, Variant
 from digest.render.i18n import reader_name
-from digest.render.variant import CompiledVariant, Highlights, render_variant
+from digest.render.variant import CompiledVariant, render_variant
 from digest.sources.problems import Problem, raise_for_errors
 from digest.store import Store
 from digest.tokens import Signer, secret_key
@@ -97,10 +97,8 @@ class Edition:
         issue: Issue,
         signer: Signer,
         now: dt.datetime,
-        highlights: Highlights | None = None,
     ):
         self.settings = settings
-        self.highlights = highlights
         self.issue = issue
         self.signer = signer
         self.now = now
@@ -115,7 +113,6 @@ class Edition:
                 variant,
                 self.settings.newsletter,
                 self.settings.build.templates_dir,
-                self.highlights,
             )
         return self._compiled[variant]
 
