@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -358,6 +359,11 @@ def _check(settings: Settings) -> None:
     for key in ("sender", "reply_to", "name", "list_id", "postal_address"):
         if any(c in getattr(news, key) for c in "\r\n"):
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
+    for key in ("sender", "reply_to"):
+        value = getattr(news, key)
+        address = parseaddr(value)[1]
+        if (value or key == "sender") and not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ConfigError(f"{path}: [newsletter] {key}: {value!r} is not an email address")
     if settings.feeds.timeout <= 0:
         raise ConfigError(f"{path}: [feeds] timeout: must be a positive number of seconds")
     if not 0 < settings.smtp.port < 65536:

@@ -71,6 +71,14 @@ def test_secret_comes_from_the_named_variable(project: Project) -> None:
         (lambda s: s.replace('"Europe/Paris"', '"Mars/Olympus"'), "unknown zone"),
         (lambda s: s.replace('colour = "#8b1f3f"', 'colour = "red"'), "colour must look like"),
         (lambda s: s.replace("[newsletter]", "[newsletter\n"), "invalid TOML"),
+        (
+            lambda s: s.replace('"Brief OTAN & Europe <digest@example.org>"', '"digest"'),
+            r"\[newsletter\] sender: 'digest' is not an email address",
+        ),
+        (
+            lambda s: s.replace('reply_to = "redaction@example.org"', 'reply_to = "r@"'),
+            r"\[newsletter\] reply_to: 'r@' is not an email address",
+        ),
     ],
 )
 def test_bad_config_names_the_file_and_key(project: Project, edit: object, message: str) -> None:
