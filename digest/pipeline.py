@@ -7,8 +7,6 @@ scheduler, the web preview and the tests all drive the same code.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from digest.assemble import assemble_issue
+from digest.atomic import write_atomic
 from digest.config import Settings
 from digest.delivery.dkim import load_signer
 from digest.delivery.file import ConsoleTransport, FileTransport
@@ -241,23 +240,11 @@ def build(edition: Edition, out_dir: Path, language: str | None = None) -> Build
         "issue.txt": compiled.text.fill(values).encode("utf-8"),
         "issue.eml": message.data,
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in outputs.items():
-        written.append(_atomic_write(out_dir / name, data))
+        write_atomic(out_dir / name, data)
+        written.append(out_dir / name)
     return BuildResult(edition.issue, tuple(written), compiled.html_bytes, compiled.warnings)
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # -- send --------------------------------------------------------------------------
