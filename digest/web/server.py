@@ -6,6 +6,7 @@ For production, run `digest.web.wsgi:app` under waitress or gunicorn instead.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 from collections.abc import Iterator
@@ -34,9 +35,8 @@ def make_http_server(app: Flask, host: str = DEFAULT_HOST, port: int = 0) -> Bas
         return make_server(host, port, app, threaded=True, fd=listener.fileno())
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise DigestError(
-            f"cannot listen on {host}:{port}: {reason} (pick another --port)"
-        ) from None
+        hint = "pick another --port" if exc.errno == errno.EADDRINUSE else "check --host"
+        raise DigestError(f"cannot listen on {host}:{port}: {reason} ({hint})") from None
     finally:
         listener.close()  # the server works on its own duplicate of the socket
 
