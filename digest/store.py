@@ -623,6 +623,19 @@ class Store:
             )
         return result
 
+    # -- review: counts and choices without loading every subscriber --------------
+
+    def count_subscribers(self, status: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = ?", (status,))
+        return int(row.fetchone()[0])
+
+    def theme_choices(self, status: str = "active") -> set[frozenset[str]]:
+        """The distinct theme sets subscribers chose (empty: all themes)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT themes FROM subscribers WHERE status = ?", (status,)
+        )
+        return {frozenset(t for t in themes.split("|") if t) for (themes,) in rows}
+
 
 @dataclass(frozen=True)
 class FeedCacheRow:

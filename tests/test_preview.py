@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from digest.models import Subscriber
+from digest.store import Store
 from digest.web.app import create_app
-from digest.web.preview import DAY_KEY, watcher
+from digest.web.preview import DAY_KEY, theme_sets, watcher
 from digest.web.server import running
 from tests import browser as browser_module
 from tests.browser import chromium, require_chromium
@@ -213,3 +215,24 @@ def test_preview_lists_check_results_as_digest_check_prints_them(
         r"<li>error: \[weekday-date\] \S*wd\.md:6: &#39;lundi 2 décembre 2025&#39; says Monday",
         page,
     ), page
+
+
+def test_theme_sets_offer_each_active_choice_once(project: Project) -> None:
+    settings = project.settings()
+    every = frozenset(t.id for t in settings.themes)
+
+    def reader(n: int, themes: frozenset[str]) -> Subscriber:
+        return Subscriber(email=f"r{n}@example.org", name="", language="fr", themes=themes)
+
+    with Store(settings.store.path) as store:
+        pair = frozenset({"ukraine", "hybrid"})
+        store.upsert_subscribers(
+            [reader(1, pair), reader(2, pair), reader(3, every),
+             reader(4, frozenset({"balkans", "summit"}))],
+            source="test",
+        )  # fmt: skip
+        store.unsubscribe(store.subscriber_by_email("r4@example.org").id)  # type: ignore[union-attr]
+        assert store.count_subscribers("active") == 3
+    sets = theme_sets(settings)
+    assert sets[: 1 + len(every)] == [frozenset()] + [frozenset({t.id}) for t in settings.themes]
+    assert sets[1 + len(every) :] == [frozenset({"hybrid", "ukraine"})]

@@ -107,8 +107,9 @@ def theme_sets(settings: Settings) -> list[frozenset[str]]:
     sets: list[frozenset[str]] = [frozenset()]
     sets += [frozenset({t.id}) for t in settings.themes]
     if settings.store.path.exists():
-        with Store(settings.store.path) as store:
-            chosen = {pipeline.variant_of(s, settings).themes for s in store.subscribers("active")}
+        all_ids = frozenset(t.id for t in settings.themes)
+        with Store(settings.store.path) as store:  # one row per distinct choice
+            chosen = {c if c != all_ids else frozenset() for c in store.theme_choices("active")}
         sets += sorted(chosen - set(sets), key=lambda s: sorted(s))
     return sets
 
