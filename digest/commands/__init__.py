@@ -28,6 +28,10 @@ class DigestGroup(click.Group):
             for line in str(exc).splitlines() or ["unknown error"]:
                 click.echo(f"error: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # A send stops after the messages in flight, with every outcome committed.
+            click.echo("error: interrupted; run the same command again to resume", err=True)
+            ctx.exit(130)  # 128 + SIGINT, as shells report it
 
 
 def config_option(func: F) -> F:

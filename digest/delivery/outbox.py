@@ -351,13 +351,27 @@ def deliver(
     except BaseException as exc:
         run.abort(exc)
     finally:
-        for _ in threads:
-            _put_end(run)
-        for thread in threads:
-            thread.join()
+        _stop_workers(run, threads)
     if run.fatal is not None:
         raise run.fatal
     return summary
+
+
+def _stop_workers(run: _Run, threads: list[threading.Thread]) -> None:
+    """End each worker and wait for all of them, even through Ctrl-C: an interrupt
+    stops the send like `halt` (the messages in flight finish and are committed) and is
+    raised once every worker is done, never while one still writes on its connection."""
+    ends = len(threads)
+    while True:
+        try:
+            while ends:
+                _put_end(run)
+                ends -= 1
+            for thread in threads:
+                thread.join()
+            return
+        except KeyboardInterrupt as exc:
+            run.abort(exc)
 
 
 def _put(run: _Run, item: _Outgoing) -> None:
