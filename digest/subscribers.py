@@ -126,6 +126,8 @@ def parse_csv(path: Path, vocabulary: Vocabulary, kind: str = "auto") -> ParsedC
             errors.append(f"{path}:{line}: more fields than the header has columns")
             continue
         values = {k: (v or "") for k, v in row.items()}
+        if kind == "digest":
+            values = {k: _restore(v) for k, v in values.items()}
         try:
             record = dataclasses.replace(row_to_record(values, vocabulary), given=given)
             key = record.subscriber.email.casefold()
@@ -149,14 +151,30 @@ def read_csv(
     return [r.subscriber for r in parsed.records]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet run a cell as a formula (OWASP "CSV injection")."""
+
+
+def _defuse(value: str) -> str:
+    """A cell a spreadsheet shows as text: names and addresses come from the public form."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _restore(value: str) -> str:
+    """Undo `_defuse` on import, so export then import gives the same values back."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
 def export_csv(records: Iterable[SubscriberRecord]) -> str:
-    """Our format, UTF-8 text that `parse_csv` reads back into the same records."""
+    """Our format, UTF-8 text that `parse_csv` reads back into the same records. A cell
+    that a spreadsheet would run as a formula is written with a leading `'`."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for rec in records:
         sub = rec.subscriber
         writer.writerow(
+            _defuse(cell) for cell in
             [sub.email, sub.name, sub.language, "|".join(sorted(sub.themes)),
              rec.status or sub.status, rec.created_at or "", rec.confirmed_at or "",
              rec.unsubscribed_at or "", rec.consent_source,

@@ -181,3 +181,21 @@ def test_add_show_remove_and_erase(project: Project) -> None:
     assert people(project) == []
     gone = run(project, "subscribers", "show", "ana@example.org")
     assert gone.exit_code != 0 and "no such subscriber" in gone.output
+
+
+def test_export_defuses_spreadsheet_formulas_and_import_restores_them(
+    project: Project, tmp_path: Path
+) -> None:
+    # Names come from the public form; an operator opens the export in a spreadsheet.
+    formula = '=HYPERLINK("https://evil.example/","Open")'
+    added = run(project, "subscribers", "add", "=x@example.org", "--name", formula)
+    assert added.exit_code == 0, added.output
+    exported = project.root / "export.csv"
+    assert run(project, "subscribers", "export", str(exported)).exit_code == 0
+    line = exported.read_text(encoding="utf-8").splitlines()[1]
+    assert line.startswith("'=x@example.org,\"'=HYPERLINK(")
+    other = {"DIGEST_STORE_PATH": str(tmp_path / "other.db")}
+    assert run(project, "subscribers", "import", str(exported), env=other).exit_code == 0
+    shown = json.loads(run(project, "subscribers", "show", "=x@example.org", "--json",
+                           env=other).output)  # fmt: skip
+    assert shown["email"] == "=x@example.org" and shown["name"] == formula
