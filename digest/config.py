@@ -8,6 +8,7 @@ to be written into a committed file.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -415,6 +416,15 @@ def load_default_settings() -> Settings:
     return load_settings(default_config_path(os.environ))
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_delivery(settings: Settings) -> None:
     """Reject delivery numbers that would stall or flood a send, naming the key."""
     path, delivery = settings.path, settings.delivery
@@ -426,6 +436,12 @@ def _check_delivery(settings: Settings) -> None:
     for key in ("rate_per_second", "backoff", "backoff_max"):
         if getattr(delivery, key) < 0:
             raise ConfigError(f"{path}: [delivery] {key}: must not be negative")
+    smtp = settings.smtp
+    if smtp.security == "none" and smtp.username and not _is_loopback(smtp.host):
+        raise ConfigError(
+            f'{path}: [smtp] security: "none" with a username would send the password in '
+            f'clear to {smtp.host}; use "starttls" or "ssl"'
+        )
     dkim = settings.dkim
     if bool(dkim.selector) != bool(dkim.domain):
         raise ConfigError(f"{path}: [dkim] selector and domain: set both or neither")
