@@ -62,7 +62,7 @@ def test_bad_rows_reported_line_by_line_and_nothing_changes(project: Project) ->
     skipped = run(project, "subscribers", "import", "--skip-invalid", bad)
     assert skipped.exit_code == 0, skipped.output
     assert f"skipped: {bad}:3:" in skipped.output
-    assert "1 new, 1 updated, 4 skipped" in skipped.output
+    assert "1 new, 1 updated, 0 unchanged, 4 skipped" in skipped.output
     emails = {str(p["email"]): p for p in people(project)}
     assert emails["camille.durand@example.org"]["name"] == "Camille Renamed"
     assert "new@example.org" in emails and "third@example.org" not in emails
@@ -199,3 +199,12 @@ def test_export_defuses_spreadsheet_formulas_and_import_restores_them(
     shown = json.loads(run(project, "subscribers", "show", "=x@example.org", "--json",
                            env=other).output)  # fmt: skip
     assert shown["email"] == "=x@example.org" and shown["name"] == formula
+
+
+def test_a_second_import_of_the_same_list_changes_nothing_and_says_so(project: Project) -> None:
+    _import_sample(project)
+    before = run(project, "subscribers", "export").output
+    again = run(project, "subscribers", "import", str(project.root / "subscribers/sample.csv"))
+    assert again.exit_code == 0, again.output
+    assert "0 new, 0 updated, 7 unchanged" in again.output
+    assert run(project, "subscribers", "export").output == before

@@ -88,8 +88,9 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
     with Store(settings.store.path) as store:
         counts = store.import_records(records)
     click.echo(
-        f"imported {counts.added + counts.updated} subscriber(s) from {csv_file} "
-        f"({parsed.kind} format: {counts.added} new, {counts.updated} updated"
+        f"imported {counts.added + counts.updated + counts.unchanged} subscriber(s) from "
+        f"{csv_file} ({parsed.kind} format: {counts.added} new, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged"
         f"{f', {len(parsed.errors)} skipped' if parsed.errors else ''}) "
         f"into {settings.store.path}"
     )
