@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask.typing import ResponseReturnValue
 
 from digest.errors import DeliveryError
 from digest.models import Subscriber
@@ -45,7 +45,7 @@ def _form(error: str = "", status: int = 200, **values: object) -> tuple[str, in
 
 
 @blueprint.get("/")
-def home() -> Response:
+def home() -> ResponseReturnValue:
     """`[newsletter] base_url` itself: a visitor who types it lands on the form, not on
     a bare 404."""
     return redirect(url_for("public.subscribe_form"))
