@@ -7,7 +7,6 @@ set [schedule] to a time a few minutes ago and write an entry into the week it s
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import signal
@@ -19,8 +18,6 @@ from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 
 from digest.cli import cli
@@ -33,7 +30,7 @@ from digest.pipeline import Edition, assemble, make_signer, make_transport, read
 from digest.schedule import next_fire_for
 from digest.sendlock import send_lock
 from digest.store import Store
-from tests.conftest import FIXTURES, Project, RecordingHandler, SmtpServer, free_port
+from tests.conftest import FIXTURES, Project, SlowHandler, SmtpServer, smtp_serving
 
 PARIS = ZoneInfo("Europe/Paris")
 FIRE = dt.datetime(2025, 12, 8, 6, tzinfo=dt.UTC)  # Monday 8 December, 07:00 in Paris
@@ -364,26 +361,10 @@ def test_if_due_refuses_a_date(project: Project) -> None:
     assert result.exit_code == 1 and "--if-due takes the week from [schedule]" in result.output
 
 
-class SlowHandler(RecordingHandler):
-    """Takes `delay` seconds per message, so a send is still running when poked."""
-
-    delay: float = 0.1
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture
 def slow_smtp() -> Iterator[SmtpServer]:
-    handler = SlowHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with smtp_serving(SlowHandler()) as server:
+        yield server
 
 
 def digest_process(project: Project, env: dict[str, str], *args: str) -> subprocess.Popen[str]:

@@ -3,7 +3,6 @@ message (one per connection) delivered twice."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import os
 import signal
@@ -11,41 +10,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.store import Store
-from tests.conftest import Project, RecordingHandler, SmtpServer, free_port
+from tests.conftest import Project, SlowHandler, SmtpServer, smtp_serving
 
 READERS = 40
 
 
-@dataclass
-class SlowHandler(RecordingHandler):
-    """Waits a little in DATA so the kill lands while messages are in flight."""
-
-    delay: float = 0.04
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture
 def slow_server() -> Iterator[SmtpServer]:
-    handler = SlowHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with smtp_serving(SlowHandler(delay=0.04)) as server:  # the kill lands mid-flight
+        yield server
 
 
 @pytest.mark.parametrize("connections", [1, 3])
