@@ -76,13 +76,16 @@ class ParsedCsv:
 
 
 def normalize_address(address: str) -> str:
-    """The address as email-validator normalizes it; raises ValueError when invalid."""
+    """The address as email-validator normalizes it, in ASCII (an internationalized
+    domain as IDNA): the mailer does not use SMTPUTF8, so a non-ASCII local part is
+    refused here rather than failing a send. Raises ValueError when invalid."""
     if any(c in address for c in "\r\n"):
         raise ValueError("address contains a line break")
     if not address.strip():
         raise ValueError("address is empty")
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+        return valid.ascii_email or valid.normalized
     except EmailNotValidError as exc:
         raise ValueError(f"invalid address {address.strip()!r}: {exc}") from None
 

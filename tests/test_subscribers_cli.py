@@ -208,3 +208,15 @@ def test_a_second_import_of_the_same_list_changes_nothing_and_says_so(project: P
     assert again.exit_code == 0, again.output
     assert "0 new, 0 updated, 7 unchanged" in again.output
     assert run(project, "subscribers", "export").output == before
+
+
+def test_addresses_are_stored_in_a_form_smtp_can_carry(project: Project) -> None:
+    # SMTPUTF8 is not used: a non-ASCII local part would crash the send for everyone.
+    refused = run(project, "subscribers", "add", "josé@example.org")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: ") and "before the @-sign" in refused.output
+    added = run(project, "subscribers", "add", "ana@exämple.org")
+    assert added.exit_code == 0, added.output
+    assert "ana@xn--exmple-cua.org" in added.output  # the domain in its ASCII (IDNA) form
+    shown = run(project, "subscribers", "show", "ana@exämple.org")
+    assert shown.exit_code == 0 and "ana@xn--exmple-cua.org" in shown.output
