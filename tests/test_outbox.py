@@ -18,6 +18,7 @@ from digest import pipeline
 from digest.delivery.outbox import OutboxOptions, RateLimiter
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import DeliverySetupError
+from digest.models import Subscriber
 from tests.conftest import Project, RecordingHandler, SmtpServer, smtp_serving
 from tests.test_delivery import setup
 
@@ -350,3 +351,16 @@ def test_a_refused_sender_stops_the_send(project: Project, counting_server: Smtp
     with pytest.raises(DeliverySetupError, match=r"sender digest@example\.org refused: 553"):
         pipeline.send(edition, store, plain(counting_server), options=FAST)
     assert store.counts(edition.issue.key) == {"pending": 7}
+
+
+def test_an_address_smtp_cannot_carry_fails_its_row_not_the_send(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    # Stored before addresses were checked for SMTPUTF8: one bad row, the rest go out.
+    edition, store = setup(project)
+    odd = Subscriber(email="josé@example.org", name="José", language="fr", themes=frozenset())
+    store.upsert_subscribers([odd], source="old list")
+    summary = pipeline.send(edition, store, plain(smtp_server), options=FAST)
+    assert summary.failed == 1 and summary.sent == 7
+    assert summary.failures[0][0] == "josé@example.org" and "ASCII" in summary.failures[0][1]
+    assert store.counts("2025-W49") == {"sent": 7, "failed": 1}

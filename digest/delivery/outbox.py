@@ -300,6 +300,16 @@ def _skip(run: _Run, store: Store, row: DeliveryRow, why: str) -> None:
     run.progress_only(row.email, "skipped")
 
 
+def _unsendable(run: _Run, store: Store, row: DeliveryRow, reason: str) -> None:
+    """A reader whose message cannot even be built (an address stored before it was
+    checked): their row fails and the others go on."""
+    store.mark(run.issue_key, row.subscriber_id, "failed", "", reason)
+    with run.lock:
+        run.summary.failed += 1
+        run.summary.failures.append((row.email, reason))
+    run.progress_only(row.email, "failed")
+
+
 def deliver(
     store: Store,
     issue_key: str,
@@ -343,7 +353,11 @@ def deliver(
             if current is None or current.status != "active":
                 _skip(run, store, row, "no longer active")
                 continue
-            message = make(current)
+            try:
+                message = make(current)
+            except RecipientRefusedError as exc:
+                _unsendable(run, store, row, str(exc))
+                continue
             if message is None:
                 _skip(run, store, row, "no entries for themes")
                 continue
