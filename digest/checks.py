@@ -157,3 +157,14 @@ def run_checks(
     found += check_duplicates(chosen)
     found += check_sections(settings, issue)
     return sorted(found, key=lambda c: (not c.is_error, c.path, c.line))
+
+
+def issue_checks(settings: Settings, issue: Issue, now: dt.datetime) -> list[Check]:
+    """The checks of the issue's own entries: what `digest send`, an automatic send and
+    the preview each run before showing or sending it."""
+    return run_checks(settings, issue.entries, issue, now)
+
+
+def check_line(check: Check) -> str:
+    """`severity: [id] file:line: message`, the one way checks are printed and shown."""
+    return f"{check.severity}: [{check.id}] {check}"

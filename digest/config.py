@@ -8,11 +8,13 @@ to be written into a committed file.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -358,6 +360,11 @@ def _check(settings: Settings) -> None:
     for key in ("sender", "reply_to", "name", "list_id", "postal_address"):
         if any(c in getattr(news, key) for c in "\r\n"):
             raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
+    for key in ("sender", "reply_to"):
+        value = getattr(news, key)
+        address = parseaddr(value)[1]
+        if (value or key == "sender") and not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+            raise ConfigError(f"{path}: [newsletter] {key}: {value!r} is not an email address")
     if settings.feeds.timeout <= 0:
         raise ConfigError(f"{path}: [feeds] timeout: must be a positive number of seconds")
     if not 0 < settings.smtp.port < 65536:
@@ -409,6 +416,15 @@ def load_default_settings() -> Settings:
     return load_settings(default_config_path(os.environ))
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_delivery(settings: Settings) -> None:
     """Reject delivery numbers that would stall or flood a send, naming the key."""
     path, delivery = settings.path, settings.delivery
@@ -420,6 +436,12 @@ def _check_delivery(settings: Settings) -> None:
     for key in ("rate_per_second", "backoff", "backoff_max"):
         if getattr(delivery, key) < 0:
             raise ConfigError(f"{path}: [delivery] {key}: must not be negative")
+    smtp = settings.smtp
+    if smtp.security == "none" and smtp.username and not _is_loopback(smtp.host):
+        raise ConfigError(
+            f'{path}: [smtp] security: "none" with a username would send the password in '
+            f'clear to {smtp.host}; use "starttls" or "ssl"'
+        )
     dkim = settings.dkim
     if bool(dkim.selector) != bool(dkim.domain):
         raise ConfigError(f"{path}: [dkim] selector and domain: set both or neither")

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest.atomic import write_atomic
 from digest.config import Settings
 from digest.errors import SourceError
 from digest.models import BRIEF_THEME_ID, Entry
 from digest.sources.dates import weekday_message
 from digest.sources.feed import FeedCache, Fetcher, fetch_url, is_url, load_feed
 from digest.sources.markdown import entry_file_text, load_entries, render_markdown
-from digest.sources.pasted import escape_markdown, parse_pasted, read_text
+from digest.sources.pasted import escape_markdown, parse_pasted
 from digest.sources.problems import Problem
 from digest.sources.sanitize import html_to_text
+from digest.sources.textfile import read_text
 from digest.themes import classify
 
 MAX_SLUG_CHARS = 60
@@ -96,13 +98,10 @@ def _write_all(
 ) -> None:
     """Write each file that does not exist yet; an existing file is never overwritten."""
     for path, meta, body, written in drafts:
-        if path.exists():
+        data = entry_file_text(meta, body).encode("utf-8")
+        if not write_atomic(path, data, replace=False, error=SourceError):
             result.skipped.append(f"{path}: already exists; not overwritten")
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(entry_file_text(meta, body), encoding="utf-8")
-        tmp.replace(path)
         result.written.append(written)
 
 

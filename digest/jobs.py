@@ -2,7 +2,7 @@
 `digest send --if-due`, or the `digest schedule` daemon.
 
 Every path takes the issue's send lock, then hands the edition to `send_edition`, the
-single call into the delivery loop (point it at the outbox when that lands). Automatic
+single call into the delivery loop (`pipeline.send`, then `delivery.outbox`). Automatic
 runs also decide, under the lock, whether the period's issue is due at all, so a daemon
 and a cron job firing together, or two daemons, send each issue once.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from digest import pipeline
 from digest.assemble import assemble_issue
-from digest.checks import run_checks
+from digest.checks import check_line, issue_checks
 from digest.config import Settings
 from digest.delivery.outbox import SendSummary
 from digest.delivery.transport import Transport
@@ -31,9 +31,8 @@ Checks = Callable[[pipeline.Edition], Sequence[str]]
 
 def editorial_checks(edition: pipeline.Edition) -> list[str]:
     """Editorial-check errors, which stop an automatic send (an editor may --force)."""
-    issue = edition.issue
-    found = run_checks(edition.settings, issue.entries, issue, edition.now)
-    return [str(check) for check in found if check.is_error]
+    found = issue_checks(edition.settings, edition.issue, edition.now)
+    return [check_line(check) for check in found if check.is_error]
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def run_if_due(
                 return DueReport(f"{decision.reason}: nothing to do")
             if decision.action is Action.REFUSE:
                 raise NotSentError(decision.reason)
-            entries = pipeline.read_entries(settings)
+            entries = pipeline.read_entries(settings, period.day)
             issue = assemble_issue(
                 entries, settings.themes, period.day, settings.newsletter.first_year
             )

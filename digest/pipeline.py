@@ -7,8 +7,6 @@ scheduler, the web preview and the tests all drive the same code.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from digest.assemble import assemble_issue
+from digest.atomic import write_atomic
 from digest.config import Settings
 from digest.delivery.dkim import load_signer
 from digest.delivery.file import ConsoleTransport, FileTransport
@@ -28,7 +27,7 @@ from digest.entries import gather_entries
 from digest.errors import ConfigError, DigestError
 from digest.models import Entry, Issue, Message, Subscriber, Variant
 from digest.render.i18n import reader_name
-from digest.render.variant import CompiledVariant, Highlights, render_variant
+from digest.render.variant import CompiledVariant, render_variant
 from digest.sources.problems import Problem, raise_for_errors
 from digest.store import Store
 from digest.tokens import Signer, secret_key
@@ -67,6 +66,20 @@ def assemble(settings: Settings, entries: Iterable[Entry], day: dt.date) -> Issu
     return issue
 
 
+def edition_for(
+    settings: Settings,
+    day: dt.date | None,
+    now: dt.datetime,
+    on_warning: Callable[[Problem], None] | None = None,
+) -> Edition:
+    """The issue of the week that contains `day` (default: today in the configured zone),
+    ready to render. Entries are read for that week, so feed items it already published
+    stay in it on a rebuild, a preview or a resumed send."""
+    date = day or local_today(settings, now)
+    issue = assemble(settings, read_entries(settings, date, on_warning), date)
+    return Edition(settings, issue, make_signer(settings), now)
+
+
 def variant_of(subscriber: Subscriber, settings: Settings) -> Variant:
     language = subscriber.language or settings.newsletter.language
     all_ids = {t.id for t in settings.themes}
@@ -83,15 +96,14 @@ class Edition:
         issue: Issue,
         signer: Signer,
         now: dt.datetime,
-        highlights: Highlights | None = None,
     ):
         self.settings = settings
-        self.highlights = highlights
         self.issue = issue
         self.signer = signer
         self.now = now
         self._compiled: dict[Variant, CompiledVariant] = {}
         self._factories: dict[Variant, MessageFactory] = {}
+        self._fallback_names: dict[str, str] = {}
 
     def compiled(self, variant: Variant) -> CompiledVariant:
         if variant not in self._compiled:
@@ -100,7 +112,6 @@ class Edition:
                 variant,
                 self.settings.newsletter,
                 self.settings.build.templates_dir,
-                self.highlights,
             )
         return self._compiled[variant]
 
@@ -143,8 +154,12 @@ class Edition:
         }
 
     def fallback_name(self, language: str) -> str:
-        """How to greet a reader without a name, from the language's catalog."""
-        return reader_name(self.settings.build.templates_dir / "locale", language)
+        """How to greet a reader without a name, from the language's catalog (looked up
+        once per language and edition, not once per message)."""
+        if language not in self._fallback_names:
+            locale = self.settings.build.templates_dir / "locale"
+            self._fallback_names[language] = reader_name(locale, language)
+        return self._fallback_names[language]
 
     def message_for(self, subscriber: Subscriber, variant: Variant | None = None) -> Message:
         variant = variant or variant_of(subscriber, self.settings)
@@ -225,23 +240,11 @@ def build(edition: Edition, out_dir: Path, language: str | None = None) -> Build
         "issue.txt": compiled.text.fill(values).encode("utf-8"),
         "issue.eml": message.data,
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in outputs.items():
-        written.append(_atomic_write(out_dir / name, data))
+        write_atomic(out_dir / name, data)
+        written.append(out_dir / name)
     return BuildResult(edition.issue, tuple(written), compiled.html_bytes, compiled.warnings)
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # -- send --------------------------------------------------------------------------

@@ -367,18 +367,22 @@ class Store:
                 language = (
                     sub.language if given is None or "language" in given else found["language"]
                 )
+                values = (name, language, themes, status,
+                          rec.created_at or found["created_at"],
+                          rec.confirmed_at or found["confirmed_at"],
+                          rec.unsubscribed_at or found["unsubscribed_at"],
+                          rec.consent_source or found["consent_source"],
+                          attributes_json(merged))  # fmt: skip
+                if values == tuple(found[c] for c in _IMPORTED_COLUMNS):
+                    counts.unchanged += 1  # a re-import of the same list says so
+                    continue
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
                            created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
                            consent_source = ?, attributes = ?
                        WHERE id = ?""",
-                    (name, language, themes, status,
-                     rec.created_at or found["created_at"],
-                     rec.confirmed_at or found["confirmed_at"],
-                     rec.unsubscribed_at or found["unsubscribed_at"],
-                     rec.consent_source or found["consent_source"],
-                     attributes_json(merged), found["id"]),
-                )  # fmt: skip
+                    (*values, found["id"]),
+                )
                 counts.updated += 1
         return counts
 
@@ -623,6 +627,19 @@ class Store:
             )
         return result
 
+    # -- review: counts and choices without loading every subscriber --------------
+
+    def count_subscribers(self, status: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = ?", (status,))
+        return int(row.fetchone()[0])
+
+    def theme_choices(self, status: str = "active") -> set[frozenset[str]]:
+        """The distinct theme sets subscribers chose (empty: all themes)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT themes FROM subscribers WHERE status = ?", (status,)
+        )
+        return {frozenset(t for t in themes.split("|") if t) for (themes,) in rows}
+
 
 @dataclass(frozen=True)
 class FeedCacheRow:
@@ -676,10 +693,15 @@ class SubscriberRecord:
     stored value of the others, so a file without a `themes` column wipes no choices."""
 
 
+_IMPORTED_COLUMNS = ("name", "language", "themes", "status", "created_at", "confirmed_at",
+                     "unsubscribed_at", "consent_source", "attributes")  # fmt: skip
+
+
 @dataclass
 class ImportCounts:
     added: int = 0
     updated: int = 0
+    unchanged: int = 0
     kept_out: int = 0
     """Rows that would have re-subscribed someone who had unsubscribed or complained."""
 

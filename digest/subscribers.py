@@ -76,13 +76,16 @@ class ParsedCsv:
 
 
 def normalize_address(address: str) -> str:
-    """The address as email-validator normalizes it; raises ValueError when invalid."""
+    """The address as email-validator normalizes it, in ASCII (an internationalized
+    domain as IDNA): the mailer does not use SMTPUTF8, so a non-ASCII local part is
+    refused here rather than failing a send. Raises ValueError when invalid."""
     if any(c in address for c in "\r\n"):
         raise ValueError("address contains a line break")
     if not address.strip():
         raise ValueError("address is empty")
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+        return valid.ascii_email or valid.normalized
     except EmailNotValidError as exc:
         raise ValueError(f"invalid address {address.strip()!r}: {exc}") from None
 
@@ -126,6 +129,8 @@ def parse_csv(path: Path, vocabulary: Vocabulary, kind: str = "auto") -> ParsedC
             errors.append(f"{path}:{line}: more fields than the header has columns")
             continue
         values = {k: (v or "") for k, v in row.items()}
+        if kind == "digest":
+            values = {k: _restore(v) for k, v in values.items()}
         try:
             record = dataclasses.replace(row_to_record(values, vocabulary), given=given)
             key = record.subscriber.email.casefold()
@@ -149,14 +154,30 @@ def read_csv(
     return [r.subscriber for r in parsed.records]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet run a cell as a formula (OWASP "CSV injection")."""
+
+
+def _defuse(value: str) -> str:
+    """A cell a spreadsheet shows as text: names and addresses come from the public form."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _restore(value: str) -> str:
+    """Undo `_defuse` on import, so export then import gives the same values back."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
 def export_csv(records: Iterable[SubscriberRecord]) -> str:
-    """Our format, UTF-8 text that `parse_csv` reads back into the same records."""
+    """Our format, UTF-8 text that `parse_csv` reads back into the same records. A cell
+    that a spreadsheet would run as a formula is written with a leading `'`."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for rec in records:
         sub = rec.subscriber
         writer.writerow(
+            _defuse(cell) for cell in
             [sub.email, sub.name, sub.language, "|".join(sorted(sub.themes)),
              rec.status or sub.status, rec.created_at or "", rec.confirmed_at or "",
              rec.unsubscribed_at or "", rec.consent_source,

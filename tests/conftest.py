@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -96,14 +99,33 @@ class SmtpServer:
     handler: RecordingHandler
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """A real aiosmtpd server on 127.0.0.1, plain SMTP, recording what it accepts."""
-    handler = RecordingHandler()
+@contextmanager
+def smtp_serving(handler: RecordingHandler, **options: Any) -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1 with `handler` (and aiosmtpd `options`: TLS,
+    authentication) for the duration of the block."""
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         yield SmtpServer("127.0.0.1", port, handler)
     finally:
         controller.stop()
+
+
+@dataclass
+class SlowHandler(RecordingHandler):
+    """Takes `delay` seconds in DATA, so a send is still running when it is poked,
+    interrupted or killed."""
+
+    delay: float = 0.1
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1, plain SMTP, recording what it accepts."""
+    with smtp_serving(RecordingHandler()) as server:
+        yield server

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from digest.cli import cli
 from digest.web.app import create_app
 from digest.web.server import running
-from tests.conftest import Project
+from tests.conftest import FIXTURES, Project
 from tests.webclient import Browser
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -52,3 +52,18 @@ def test_archive_can_be_turned_off(project: Project) -> None:
     settings = project.settings(DIGEST_SERVE_ARCHIVE="false")
     with running(create_app(settings)) as base:
         assert Browser(base).get("/archive").status == 404
+
+
+def test_an_archived_issue_keeps_its_feed_items(project: Project) -> None:
+    feed = project.root / "wire.rss"
+    feed.write_bytes((FIXTURES / "feeds" / "defence-news.rss").read_bytes())
+    env = {"DIGEST_FEEDS_URLS": str(feed)}
+    config = ["--config", str(project.config)]
+    sample = str(project.root / "subscribers" / "sample.csv")
+    runner = CliRunner()
+    assert runner.invoke(cli, [*config, "subscribers", "import", sample]).exit_code == 0
+    sent = runner.invoke(cli, [*config, "send", "--date", "2025-12-03"], env=env)
+    assert sent.exit_code == 0, sent.output
+    with running(create_app(project.settings(**env))) as base:
+        page = Browser(base).get("/archive/2025-W49")
+    assert page.status == 200 and "Nordic allies pool orders" in page.body

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import mailbox
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from click.testing import CliRunner
 
 from digest import pipeline
+from digest.cli import cli
 from digest.delivery.bounces import parse, process
 from digest.delivery.file import FileTransport
 from digest.errors import SourceError
@@ -123,3 +129,35 @@ def test_not_a_mailbox_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     with pytest.raises(SourceError, match=r"folder: not a Maildir"):
         process(tmp_path / "folder", None, None, 1)  # type: ignore[arg-type]
+
+
+def test_a_mailto_unsubscribe_request_unsubscribes_its_reader(
+    project: Project, tmp_path: Path
+) -> None:
+    # The mailto in List-Unsubscribe is a promise: a client that mails it must unsubscribe.
+    store = sent_issue(project)
+    first = sorted((project.root / "outbox").glob("*.eml"))[0]
+    sent = message_from_bytes(first.read_bytes(), policy=policy.default)
+    mailto = re.search(r"<mailto:([^?>]+)\?subject=([^>]+)>", str(sent["List-Unsubscribe"]))
+    assert mailto is not None
+    reader = str(sent["To"].addresses[0].addr_spec)
+    request, forged = EmailMessage(), EmailMessage()
+    for message, subject in ((request, unquote(mailto[2])), (forged, "unsubscribe abc.def.ghi")):
+        message["From"], message["To"], message["Subject"] = reader, mailto[1], subject
+        message.set_content("Sent by the mail client.")
+    box_path = tmp_path / "requests.mbox"
+    box = mailbox.mbox(box_path)
+    box.add(request.as_bytes())
+    box.add(forged.as_bytes())
+    box.close()
+    store.close()
+
+    args = ["--config", str(project.config), "bounces", "process", str(box_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"{reader}: now unsubscribed" in result.output
+    assert "1 unsubscribe request(s)" in result.output
+    with Store(project.settings().store.path) as again:
+        status = {s.email: s.status for s in again.subscribers()}
+    assert status[reader] == "unsubscribed"
+    assert sorted(status.values()).count("unsubscribed") == 1  # the forged token did nothing

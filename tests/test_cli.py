@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
-from tests.conftest import Project
+from tests.conftest import FIXTURES, Project
 
 
 def run(project: Project, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -133,6 +133,8 @@ def test_week_without_entries_is_a_clean_error(project: Project) -> None:
 
 def test_bad_date_option(project: Project) -> None:
     _assert_clean_failure(run(project, "build", "--date", "03/12/2025"), "--date")
+    _assert_clean_failure(run(project, "build", "--date", "9999-12-31"), "out of range")
+    _assert_clean_failure(run(project, "send", "--date", "0001-01-01"), "out of range")
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -155,3 +157,31 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     if not isinstance(command, click.Group):
         assert "Example:" in result.output, path
         assert "--config" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("build", "--date", "2025-12-03", "--out", "{blocked}/out"), {}),
+        (("subscribers", "export", "{blocked}/subscribers.csv"), {}),
+        (
+            ("entries", "import", str(FIXTURES / "pasted" / "exercise-briefing.txt"),
+             "--source", "https://example.org/"),
+            {"DIGEST_ENTRIES_DIR": "{blocked}/briefings"},
+        ),
+    ],
+)  # fmt: skip
+def test_an_unwritable_output_folder_is_a_clean_error(
+    project: Project, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    blocked = project.root / "blocked"  # a file where a folder is expected
+    blocked.write_text("not a folder\n", encoding="utf-8")
+    fill = {"blocked": str(blocked)}
+    result = run(
+        project,
+        *(a.format(**fill) for a in args),
+        env={k: v.format(**fill) for k, v in env.items()},
+    )
+    _assert_clean_failure(result, str(blocked), "cannot write")
+    assert blocked.read_text(encoding="utf-8") == "not a folder\n"
+    assert not [p for p in project.root.rglob(".*tmp*")]  # no temp file left behind

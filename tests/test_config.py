@@ -71,6 +71,14 @@ def test_secret_comes_from_the_named_variable(project: Project) -> None:
         (lambda s: s.replace('"Europe/Paris"', '"Mars/Olympus"'), "unknown zone"),
         (lambda s: s.replace('colour = "#8b1f3f"', 'colour = "red"'), "colour must look like"),
         (lambda s: s.replace("[newsletter]", "[newsletter\n"), "invalid TOML"),
+        (
+            lambda s: s.replace('"Brief OTAN & Europe <digest@example.org>"', '"digest"'),
+            r"\[newsletter\] sender: 'digest' is not an email address",
+        ),
+        (
+            lambda s: s.replace('reply_to = "redaction@example.org"', 'reply_to = "r@"'),
+            r"\[newsletter\] reply_to: 'r@' is not an email address",
+        ),
     ],
 )
 def test_bad_config_names_the_file_and_key(project: Project, edit: object, message: str) -> None:
@@ -106,3 +114,12 @@ def test_signing_key_file_is_created_once_private_and_shared(project: Project) -
     assert stat.S_IMODE(mode) == 0o600
     assert list(settings.security.secret_key_file.parent.glob(".secret-*")) == []
     assert secret_key(project.settings(DIGEST_SECRET_KEY="k" * 40)) == "k" * 40
+
+
+def test_a_password_is_never_sent_in_clear_to_another_host(project: Project) -> None:
+    plain = {"DIGEST_SMTP_SECURITY": "none", "DIGEST_SMTP_USERNAME": "digest"}
+    with pytest.raises(ConfigError, match=r"\[smtp\] security: .*password in clear"):
+        project.settings(DIGEST_SMTP_HOST="mail.example.org", **plain)
+    for local in ("localhost", "127.0.0.1", "::1"):  # a relay on this machine may take it
+        assert project.settings(DIGEST_SMTP_HOST=local, **plain).smtp.username == "digest"
+    assert project.settings(DIGEST_SMTP_HOST="mail.example.org").smtp.security == "starttls"

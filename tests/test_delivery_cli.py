@@ -9,6 +9,7 @@ import pty
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
@@ -175,3 +176,10 @@ def test_a_bad_feedback_id_template_is_named_and_nothing_is_sent(project: Projec
     assert not list((project.root / "outbox").glob("*.eml"))
     status = json.loads(run(project, "status", "--json").output)
     assert status[0]["pending"] == 7
+
+
+@pytest.mark.parametrize("limit", ["0", "-5"])
+def test_status_limit_must_be_positive(project: Project, limit: str) -> None:
+    result = run(project, "status", "--limit", limit)
+    assert result.exit_code == 2
+    assert "--limit" in result.output and "no issue sent yet" not in result.output

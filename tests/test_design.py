@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -17,10 +17,10 @@ from digest import pipeline
 from digest.cli import cli
 from digest.delivery.file import FileTransport
 from digest.errors import RenderError
-from digest.models import Variant
+from digest.models import Subscriber, Variant
 from digest.render import variant as variant_module
 from digest.render.i18n import CODE_MESSAGES
-from digest.render.variant import Highlights, parse_variant, summary
+from digest.render.variant import parse_variant, summary
 from digest.store import Store
 from digest.subscribers import read_csv
 from tests.conftest import REPO, Project
@@ -33,10 +33,10 @@ VALUES = {
 }
 
 
-def edition(project: Project, highlights: Highlights | None = None) -> pipeline.Edition:
+def edition(project: Project) -> pipeline.Edition:
     settings = project.settings()
     issue = pipeline.assemble(settings, pipeline.read_entries(settings), dt.date(2025, 12, 3))
-    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW, highlights)
+    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
 
 
 def test_mjml_is_compiled_once_per_variant_not_per_subscriber(
@@ -65,35 +65,59 @@ def test_mjml_is_compiled_once_per_variant_not_per_subscriber(
     assert len(list((project.root / "out").glob("*.eml"))) == 40
 
 
+def test_the_fallback_greeting_is_looked_up_once_per_language_not_per_message(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+    real = pipeline.reader_name
+
+    def counting(locale: Path, language: str) -> str:  # a spy: the real catalog is read
+        looked_up.append(language)
+        return real(locale, language)
+
+    monkeypatch.setattr(pipeline, "reader_name", counting)
+    ed = edition(project)
+    nameless = [
+        Subscriber(email=f"r{n}@example.org", name="", language=("fr", "en")[n % 2],
+                   themes=frozenset(), id=n + 1)
+        for n in range(20)
+    ]  # fmt: skip
+    for reader in nameless:
+        ed.message_for(reader)
+    assert sorted(looked_up) == ["en", "fr"]
+
+
 def test_key_figures_and_quote_show_only_with_their_entries(project: Project) -> None:
-    highlights = Highlights(
-        key_figures=[
-            {"value": "5 %", "label": "du PIB <d'ici> 2035", "entry_id": "2025-12-01-budgets"},
-            {"value": "3", "label": "systèmes", "entry_id": "2025-12-02-kyiv-aid"},
-        ],
-        quote={"text": "We will not let up", "speaker": "A minister",
-               "entry_id": "2025-12-02-kyiv-aid"},
-    )  # fmt: skip
-    ed = edition(project, highlights)
+    # Found in the fixtures: "5 % du PIB" (spending) and an unattributed quote (ukraine).
+    ukraine_only = edition(project).compiled(Variant("en", frozenset({"ukraine"})))
+    html = ukraine_only.html.fill(VALUES)
+    assert "Quote of the week" in html and "Key figures" not in html
+    assert "— <a" not in html  # no speaker line without a speaker
+    hybrid_only = edition(project).compiled(Variant("en", frozenset({"hybrid"})))
+    assert "Key figures" not in hybrid_only.html.fill(VALUES)
+
+    project.write_entry(
+        "2025-12-02-pins.md",
+        "---\ntitle: Aide à Kyiv\ndate: 2025-12-02\nthemes: [ukraine]\n"
+        "source: https://example.org/pins\nhighlights:\n"
+        '  pin: ["3 systèmes <d\'ici> 2026", "« We will not let up » — A minister"]\n'
+        "---\nDes systèmes arrivent.\n",
+    )
+    ed = edition(project)
     everything = ed.compiled(Variant("fr", frozenset()))
     html = everything.html.fill(VALUES)
     assert "Chiffres clés" in html and "Citation de la semaine" in html
-    assert "du PIB &lt;d&#39;ici&gt; 2035" in html or "du PIB &lt;d'ici&gt; 2035" in html
-    assert "« We will not let up »" in html
+    assert "3 systèmes &lt;d&#39;ici&gt; 2026" in html or "3 systèmes &lt;d'ici&gt; 2026" in html
+    assert "« We will not let up »" in html and "A minister</a>" in html
     assert 'href="#e-2025-12-01-budgets"' in html and 'id="e-2025-12-01-budgets"' in html
     text = everything.text.fill(VALUES)
-    assert "CHIFFRES CLÉS" in text and "- 5 % : du PIB <d'ici> 2035" in text
+    assert "CHIFFRES CLÉS" in text and "- 3 systèmes <d'ici> 2026" in text
     assert "« We will not let up »" in text and "— A minister" in text
 
     spending_only = ed.compiled(Variant("en", frozenset({"spending"})))
     html = spending_only.html.fill(VALUES)
-    assert "Key figures" in html and "systèmes" not in html
+    assert "Key figures" in html and "5 %" in html and "systèmes" not in html
     assert "Quote of the week" not in html
-    # Without highlights handed in, they are found in the variant's own sections.
-    found = edition(project).compiled(Variant("en", frozenset())).html.fill(VALUES)
-    assert "Key figures" in found and "5 %" in found
-    hybrid_only = edition(project).compiled(Variant("en", frozenset({"hybrid"})))
-    assert "Key figures" not in hybrid_only.html.fill(VALUES)
 
 
 def test_design_has_header_toc_meta_footer_and_no_external_resources(project: Project) -> None:
@@ -219,31 +243,3 @@ def test_variant_labels_parse_back() -> None:
     assert parse_variant("fr:spending|ukraine", ("fr", "en"), ids) == Variant("fr", frozenset())
     with pytest.raises(RenderError, match="unknown theme 'nope'"):
         parse_variant("fr:nope", ("fr", "en"), ids)
-
-
-@dataclass(frozen=True)
-class FigureObject:
-    """The shape the highlights module hands over: value and label in one `text`."""
-
-    text: str
-    entry_id: str
-
-
-@dataclass(frozen=True)
-class QuoteObject:
-    text: str
-    speaker: str
-    entry_id: str
-
-
-def test_highlights_as_objects_render_too(project: Project) -> None:
-    highlights = Highlights(
-        key_figures=[FigureObject("5 % du PIB & <plus>", "2025-12-01-budgets")],
-        quote=QuoteObject("Nous tiendrons", "", "2025-12-01-budgets"),
-    )
-    compiled = edition(project, highlights).compiled(Variant("fr", frozenset()))
-    html = compiled.html.fill(VALUES)
-    assert "5 % du PIB &amp; &lt;plus&gt;" in html and "« Nous tiendrons »" in html
-    assert "— <a" not in html  # no speaker line without a speaker
-    text = compiled.text.fill(VALUES)
-    assert "- 5 % du PIB & <plus>" in text

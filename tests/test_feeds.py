@@ -246,3 +246,12 @@ def test_mislabelled_encoding_is_read_and_reported() -> None:
     assert [str(p) for p in problems] == [
         "latin1-mislabelled.rss: document declared as utf-8, but parsed as windows-1252"
     ]
+
+
+def test_options_for_pasted_texts_are_refused_with_a_feed(project: Project) -> None:
+    feed = str(FEEDS / "defence-news.rss")
+    for option, value in (("--date", "2025-12-02"), ("--language", "en")):
+        result = run(project, "entries", "import", feed, option, value)
+        assert result.exit_code == 2, result.output
+        assert f"{option} applies to a pasted text only" in result.output
+    assert not list((project.root / "briefings").glob("*nordic*"))  # nothing written

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from digest import pipeline
 from digest.delivery.outbox import OutboxOptions, RateLimiter
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import DeliverySetupError
-from tests.conftest import Project, RecordingHandler, SmtpServer, free_port
+from digest.models import Subscriber
+from tests.conftest import Project, RecordingHandler, SmtpServer, smtp_serving
 from tests.test_delivery import setup
 
 FAST = OutboxOptions(connections=1, max_attempts=3, backoff=0.01, backoff_max=0.05)
@@ -79,14 +79,8 @@ class CountingHandler(RecordingHandler):
 
 @pytest.fixture
 def counting_server() -> Iterator[SmtpServer]:
-    handler = CountingHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with smtp_serving(CountingHandler()) as server:
+        yield server
 
 
 def plain(server: SmtpServer) -> SmtpTransport:
@@ -277,17 +271,12 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[tuple[SmtpServer, Aut
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    handler, auth = RecordingHandler(), Authenticator()
-    port = free_port()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, tls_context=context,
-        require_starttls=True, authenticator=auth, auth_required=True,
-    )  # fmt: skip
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler), auth
-    finally:
-        controller.stop()
+    auth = Authenticator()
+    with smtp_serving(
+        RecordingHandler(), tls_context=context, require_starttls=True,
+        authenticator=auth, auth_required=True,
+    ) as server:  # fmt: skip
+        yield server, auth
 
 
 def test_starttls_and_auth_with_a_verified_certificate(
@@ -331,22 +320,16 @@ def test_implicit_tls_with_auth(project: Project, certificate: tuple[Path, Path]
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    handler, auth = RecordingHandler(), Authenticator()
-    port = free_port()
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=port, ssl_context=context,
-        authenticator=auth, auth_required=True,
+    auth = Authenticator()
+    with smtp_serving(
+        RecordingHandler(), ssl_context=context, authenticator=auth, auth_required=True,
         auth_require_tls=False,  # aiosmtpd only knows of STARTTLS; this socket is TLS
-    )  # fmt: skip
-    controller.start()
-    try:
+    ) as server:  # fmt: skip
         edition, store = setup(project)
         trust = ssl.create_default_context(cafile=str(cert))
-        options = SmtpOptions("127.0.0.1", port, "ssl", "digest", "s3cret")
+        options = SmtpOptions("127.0.0.1", server.port, "ssl", "digest", "s3cret")
         summary = pipeline.send(edition, store, SmtpTransport(options, trust), options=FAST)
-    finally:
-        controller.stop()
-    assert summary.sent == 7 and len(handler.received) == 7
+    assert summary.sent == 7 and len(server.handler.received) == 7
     assert auth.logins == ["digest"]
 
 
@@ -368,3 +351,16 @@ def test_a_refused_sender_stops_the_send(project: Project, counting_server: Smtp
     with pytest.raises(DeliverySetupError, match=r"sender digest@example\.org refused: 553"):
         pipeline.send(edition, store, plain(counting_server), options=FAST)
     assert store.counts(edition.issue.key) == {"pending": 7}
+
+
+def test_an_address_smtp_cannot_carry_fails_its_row_not_the_send(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    # Stored before addresses were checked for SMTPUTF8: one bad row, the rest go out.
+    edition, store = setup(project)
+    odd = Subscriber(email="josé@example.org", name="José", language="fr", themes=frozenset())
+    store.upsert_subscribers([odd], source="old list")
+    summary = pipeline.send(edition, store, plain(smtp_server), options=FAST)
+    assert summary.failed == 1 and summary.sent == 7
+    assert summary.failures[0][0] == "josé@example.org" and "ASCII" in summary.failures[0][1]
+    assert store.counts("2025-W49") == {"sent": 7, "failed": 1}

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from digest.models import Subscriber
+from digest.store import Store
 from digest.web.app import create_app
-from digest.web.preview import DAY_KEY, watcher
+from digest.web.preview import DAY_KEY, theme_sets, watcher
 from digest.web.server import running
 from tests import browser as browser_module
 from tests.browser import chromium, require_chromium
@@ -196,3 +198,41 @@ def test_missing_chromium_skips_or_fails_under_require_browser(
     monkeypatch.setenv("DIGEST_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="no-chromium not found"):
         require_chromium()
+
+
+def test_preview_lists_check_results_as_digest_check_prints_them(
+    project: Project, preview_app: Flask
+) -> None:
+    project.write_entry(
+        "wd.md",
+        "---\ntitle: Conférence\ndate: 2025-12-02\nsource: https://example.org/w\n---\n"
+        "Il a parlé lundi 2 décembre 2025.\n",
+    )
+    with running(preview_app) as base:
+        status, page = fetch(f"{base}/preview/")
+    assert status == 200
+    assert re.search(
+        r"<li>error: \[weekday-date\] \S*wd\.md:6: &#39;lundi 2 décembre 2025&#39; says Monday",
+        page,
+    ), page
+
+
+def test_theme_sets_offer_each_active_choice_once(project: Project) -> None:
+    settings = project.settings()
+    every = frozenset(t.id for t in settings.themes)
+
+    def reader(n: int, themes: frozenset[str]) -> Subscriber:
+        return Subscriber(email=f"r{n}@example.org", name="", language="fr", themes=themes)
+
+    with Store(settings.store.path) as store:
+        pair = frozenset({"ukraine", "hybrid"})
+        store.upsert_subscribers(
+            [reader(1, pair), reader(2, pair), reader(3, every),
+             reader(4, frozenset({"balkans", "summit"}))],
+            source="test",
+        )  # fmt: skip
+        store.unsubscribe(store.subscriber_by_email("r4@example.org").id)  # type: ignore[union-attr]
+        assert store.count_subscribers("active") == 3
+    sets = theme_sets(settings)
+    assert sets[: 1 + len(every)] == [frozenset()] + [frozenset({t.id}) for t in settings.themes]
+    assert sets[1 + len(every) :] == [frozenset({"hybrid", "ukraine"})]

@@ -7,7 +7,6 @@ set [schedule] to a time a few minutes ago and write an entry into the week it s
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import signal
@@ -19,8 +18,6 @@ from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner
 
 from digest.cli import cli
@@ -33,7 +30,7 @@ from digest.pipeline import Edition, assemble, make_signer, make_transport, read
 from digest.schedule import next_fire_for
 from digest.sendlock import send_lock
 from digest.store import Store
-from tests.conftest import Project, RecordingHandler, SmtpServer, free_port
+from tests.conftest import FIXTURES, Project, SlowHandler, SmtpServer, smtp_serving
 
 PARIS = ZoneInfo("Europe/Paris")
 FIRE = dt.datetime(2025, 12, 8, 6, tzinfo=dt.UTC)  # Monday 8 December, 07:00 in Paris
@@ -364,26 +361,10 @@ def test_if_due_refuses_a_date(project: Project) -> None:
     assert result.exit_code == 1 and "--if-due takes the week from [schedule]" in result.output
 
 
-class SlowHandler(RecordingHandler):
-    """Takes `delay` seconds per message, so a send is still running when poked."""
-
-    delay: float = 0.1
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        await asyncio.sleep(self.delay)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture
 def slow_smtp() -> Iterator[SmtpServer]:
-    handler = SlowHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with smtp_serving(SlowHandler()) as server:
+        yield server
 
 
 def digest_process(project: Project, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
@@ -498,3 +479,29 @@ def test_daemon_reports_a_run_missed_past_grace_and_sends_nothing(
     assert daemon.returncode == 0, (out, err)
     assert "was missed and is now 1.5 h late" in err and "waits for an editor" in err
     assert recipients(smtp_server) == []
+
+
+def test_a_resumed_automatic_send_keeps_the_issues_feed_items(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    # The first run records the feed item as published in W49; the resumed run must
+    # read it back for W49, or the readers it mails get a different issue.
+    feed = project.root / "wire.rss"
+    feed.write_bytes((FIXTURES / "feeds" / "defence-news.rss").read_bytes())
+    settings = project.settings(DIGEST_FEEDS_URLS=str(feed), **smtp_env(smtp_server))
+    add_readers(settings, 4)
+    stop = threading.Event()
+    first = due(
+        settings,
+        FIRE + dt.timedelta(minutes=1),
+        transport=StopAfter(make_transport(settings), 2, stop),
+        stop=stop,
+    )
+    assert first.result is not None and first.result.stopped
+    resumed = due(settings, FIRE + dt.timedelta(hours=1))
+    assert resumed.result is not None and resumed.result.summary.sent == 2
+    with smtp_server.handler.lock:
+        texts = [r.message.get_body(("plain",)) for r in smtp_server.handler.received]
+    assert len(texts) == 4
+    for text in texts:
+        assert text is not None and "Nordic allies pool orders" in text.get_content()

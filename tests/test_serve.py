@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import socket
 import subprocess
 import sys
 import urllib.request
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
+from digest.cli import cli
 from digest.web.server import running
 from tests.conftest import Project
 
@@ -46,3 +49,17 @@ def test_wsgi_module_reads_the_config_from_the_environment(
             assert response.status == 200
     finally:
         sys.modules.pop("digest.web.wsgi", None)
+
+
+@pytest.mark.parametrize("command", ["serve", "preview"])
+def test_a_port_in_use_is_a_one_line_error(project: Project, command: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        args = ["--config", str(project.config), command, "--port", str(port)]
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use (pick another --port)"
+    )

@@ -50,6 +50,8 @@ def test_markdown_body_is_sanitized(project: Project) -> None:
         ("---\ndate: 2025-12-02\n---\nbody\n", r"bad\.md:1: title: missing"),
         ("---\ntitle: ''\ndate: 2025-12-02\n---\nbody\n", r"bad\.md:2: title: missing or empty"),
         ("---\ntitle: T\ndate: 2 décembre\n---\n", r"bad\.md:3: date: missing or unreadable"),
+        ("---\ntitle: T\ndate: 2025-02-30\n---\n", r"bad\.md:3: date: .*'2025-02-30'"),
+        ('+++\ntitle = "T"\ndate = 2025-02-30\n+++\n', r"bad\.md:3: front matter: Invalid date"),
         ("---\ntitle: T\ndate: 2025-12-02\nthemes: [mars]\n---\n", r"bad\.md:4: themes: unknown"),
         ("---\ntitle: [unclosed\ndate: 2025-12-02\n---\n", r"bad\.md:\d+: front matter"),
         ("no front matter\n", r"bad\.md:1: missing front matter"),

@@ -62,7 +62,7 @@ def test_bad_rows_reported_line_by_line_and_nothing_changes(project: Project) ->
     skipped = run(project, "subscribers", "import", "--skip-invalid", bad)
     assert skipped.exit_code == 0, skipped.output
     assert f"skipped: {bad}:3:" in skipped.output
-    assert "1 new, 1 updated, 4 skipped" in skipped.output
+    assert "1 new, 1 updated, 0 unchanged, 4 skipped" in skipped.output
     emails = {str(p["email"]): p for p in people(project)}
     assert emails["camille.durand@example.org"]["name"] == "Camille Renamed"
     assert "new@example.org" in emails and "third@example.org" not in emails
@@ -181,3 +181,42 @@ def test_add_show_remove_and_erase(project: Project) -> None:
     assert people(project) == []
     gone = run(project, "subscribers", "show", "ana@example.org")
     assert gone.exit_code != 0 and "no such subscriber" in gone.output
+
+
+def test_export_defuses_spreadsheet_formulas_and_import_restores_them(
+    project: Project, tmp_path: Path
+) -> None:
+    # Names come from the public form; an operator opens the export in a spreadsheet.
+    formula = '=HYPERLINK("https://evil.example/","Open")'
+    added = run(project, "subscribers", "add", "=x@example.org", "--name", formula)
+    assert added.exit_code == 0, added.output
+    exported = project.root / "export.csv"
+    assert run(project, "subscribers", "export", str(exported)).exit_code == 0
+    line = exported.read_text(encoding="utf-8").splitlines()[1]
+    assert line.startswith("'=x@example.org,\"'=HYPERLINK(")
+    other = {"DIGEST_STORE_PATH": str(tmp_path / "other.db")}
+    assert run(project, "subscribers", "import", str(exported), env=other).exit_code == 0
+    shown = json.loads(run(project, "subscribers", "show", "=x@example.org", "--json",
+                           env=other).output)  # fmt: skip
+    assert shown["email"] == "=x@example.org" and shown["name"] == formula
+
+
+def test_a_second_import_of_the_same_list_changes_nothing_and_says_so(project: Project) -> None:
+    _import_sample(project)
+    before = run(project, "subscribers", "export").output
+    again = run(project, "subscribers", "import", str(project.root / "subscribers/sample.csv"))
+    assert again.exit_code == 0, again.output
+    assert "0 new, 0 updated, 7 unchanged" in again.output
+    assert run(project, "subscribers", "export").output == before
+
+
+def test_addresses_are_stored_in_a_form_smtp_can_carry(project: Project) -> None:
+    # SMTPUTF8 is not used: a non-ASCII local part would crash the send for everyone.
+    refused = run(project, "subscribers", "add", "josé@example.org")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("error: ") and "before the @-sign" in refused.output
+    added = run(project, "subscribers", "add", "ana@exämple.org")
+    assert added.exit_code == 0, added.output
+    assert "ana@xn--exmple-cua.org" in added.output  # the domain in its ASCII (IDNA) form
+    shown = run(project, "subscribers", "show", "ana@exämple.org")
+    assert shown.exit_code == 0 and "ana@xn--exmple-cua.org" in shown.output

@@ -28,6 +28,10 @@ class DigestGroup(click.Group):
             for line in str(exc).splitlines() or ["unknown error"]:
                 click.echo(f"error: {line}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # A send stops after the messages in flight, with every outcome committed.
+            click.echo("error: interrupted; run the same command again to resume", err=True)
+            ctx.exit(130)  # 128 + SIGINT, as shells report it
 
 
 def config_option(func: F) -> F:
@@ -60,7 +64,18 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+class _Day(click.DateTime):
+    """YYYY-MM-DD whose whole ISO week is a valid date range (0001-01-01 has no Monday
+    before it, 9999-12-31 no Sunday after it: both would overflow, not fail cleanly)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        day = super().convert(value, param, ctx)
+        if not 1 < day.year < 9999:
+            self.fail(f"{value!r} is out of range (years 2 to 9998)", param, ctx)
+        return day
+
+
+DATE = _Day(formats=["%Y-%m-%d"])
 date_option = click.option(
     "--date",
     "day",
@@ -75,8 +90,4 @@ def warn(problem: object) -> None:
 
 
 def edition_for(settings: Settings, day: dt.datetime | None) -> pipeline.Edition:
-    now = utc_now()
-    date = day.date() if day else pipeline.local_today(settings, now)
-    entries = pipeline.read_entries(settings, date, on_warning=warn)
-    issue = pipeline.assemble(settings, entries, date)
-    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+    return pipeline.edition_for(settings, day.date() if day else None, utc_now(), warn)

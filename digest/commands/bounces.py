@@ -8,6 +8,7 @@ import click
 
 from digest.commands import config_option, settings_from_context
 from digest.delivery.bounces import process as process_bounces
+from digest.pipeline import make_signer
 from digest.store import Store
 
 
@@ -26,10 +27,12 @@ def bounces() -> None:
 @config_option
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def process(path: Path) -> None:
-    """Read DSNs (RFC 3464) and ARF complaints from a Maildir or mbox at PATH.
+    """Read DSNs (RFC 3464), ARF complaints and unsubscribe requests from a Maildir or
+    mbox at PATH.
 
     Hard bounces count towards [delivery] hard_bounce_limit, soft ones towards
-    [bounces] soft_limit; a complaint marks the subscriber complained. Running it
+    [bounces] soft_limit; a complaint marks the subscriber complained; a mail to the
+    List-Unsubscribe address with a valid token unsubscribes its reader. Running it
     again on the same mailbox counts nothing twice.
 
     \b
@@ -39,11 +42,16 @@ def process(path: Path) -> None:
     settings = settings_from_context()
     with Store(settings.store.path) as store:
         summary = process_bounces(
-            path, store, settings.bounces, settings.delivery.hard_bounce_limit
+            path,
+            store,
+            settings.bounces,
+            settings.delivery.hard_bounce_limit,
+            make_signer(settings),
         )
     click.echo(
         f"{summary.messages} message(s): {summary.hard} hard, {summary.soft} soft, "
-        f"{summary.complaints} complaint(s), {summary.repeated} already seen, "
+        f"{summary.complaints} complaint(s), {summary.unsubscribed} unsubscribe request(s), "
+        f"{summary.repeated} already seen, "
         f"{summary.unmatched} unmatched, {summary.ignored} not a report"
     )
     for address, new_status in summary.changed:

@@ -8,7 +8,7 @@ import click
 
 from digest import pipeline
 from digest.assemble import assemble_issue
-from digest.checks import run_checks
+from digest.checks import check_line, issue_checks, run_checks
 from digest.commands import config_option, date_option, settings_from_context, utc_now
 from digest.config import Settings
 from digest.entries import gather_entries
@@ -38,7 +38,7 @@ def check(day: dt.datetime | None, check_all: bool) -> None:
     entries = collected.entries if check_all else issue.entries
     checks = run_checks(settings, entries, issue, now, collected.problems)
     for found in checks:
-        click.echo(f"{found.severity}: [{found.id}] {found}")
+        click.echo(check_line(found))
     errors = sum(1 for c in checks if c.is_error)
     click.echo(
         f"{issue.key}: {len(entries)} entries checked, {errors} error(s), "
@@ -50,12 +50,10 @@ def check(day: dt.datetime | None, check_all: bool) -> None:
 
 def stop_on_check_errors(settings: Settings, edition: pipeline.Edition, force: bool) -> None:
     """Print the issue's check errors; raise unless `force` (then send anyway)."""
-    errors = [
-        c for c in run_checks(settings, edition.issue.entries, edition.issue, edition.now)
-        if c.is_error
-    ]  # fmt: skip
+    errors = [c for c in issue_checks(settings, edition.issue, edition.now) if c.is_error]
     for found in errors:
-        click.echo(f"{'warning' if force else 'error'}: [{found.id}] {found}", err=True)
+        line = check_line(found)
+        click.echo(line.replace("error:", "warning:", 1) if force else line, err=True)
     if errors and not force:
         raise DigestError(
             f"{len(errors)} editorial check error(s) in {edition.issue.key}: fix them "

@@ -48,6 +48,10 @@ def import_entries(
     if language and language not in settings.newsletter.languages:
         raise click.BadParameter(f"{language!r} is not one of {settings.newsletter.languages}")
     if looks_like_feed(source_file):
+        # A feed's items carry their own dates and languages: say so rather than ignore.
+        for option, given in (("--date", day), ("--language", language)):
+            if given is not None:
+                raise click.UsageError(f"{option} applies to a pasted text only, not a feed")
         with Store(settings.store.path) as store:
             result = import_feed(
                 settings,

@@ -151,7 +151,7 @@ def send_with_progress(edition: pipeline.Edition) -> tuple[SendSummary, dict[str
         return result.summary, result.counts
     with Store(edition.settings.store.path) as store:
         counts = store.counts(edition.issue.key)
-        total = counts.get("pending") if counts else len(store.subscribers("active"))
+        total = counts.get("pending") if counts else store.count_subscribers("active")
     started = time.monotonic()
     done = 0
 

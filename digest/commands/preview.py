@@ -33,7 +33,7 @@ def preview(day: dt.datetime | None, port: int) -> None:
         app.config[DAY_KEY] = day.date()
     server = make_http_server(app, DEFAULT_HOST, port)
     live = watcher(app)
-    click.echo(f"preview on http://{DEFAULT_HOST}:{server.server_port}/preview/ (Ctrl-C stops)")
+    click.echo(f"preview on http://{DEFAULT_HOST}:{server.port}/preview/ (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -32,7 +32,7 @@ def serve(host: str | None, port: int | None) -> None:
         host or settings.serve.host,
         settings.serve.port if port is None else port,
     )
-    click.echo(f"serving on http://{server.host}:{server.server_port} (Ctrl-C to stop)")
+    click.echo(f"serving on http://{server.host}:{server.port} (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

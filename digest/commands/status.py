@@ -13,7 +13,10 @@ from digest.store import Store
 @click.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@click.option("--limit", default=10, show_default=True, help="How many recent issues.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=10, show_default=True,
+    help="How many recent issues.",
+)  # fmt: skip
 def status(as_json: bool, limit: int) -> None:
     """Show the last issues with their sent, failed, pending and skipped counts.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from digest.atomic import write_atomic
 from digest.commands import config_option, settings_from_context
 from digest.config import Settings
 from digest.errors import SubscriberError
@@ -87,8 +88,9 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
     with Store(settings.store.path) as store:
         counts = store.import_records(records)
     click.echo(
-        f"imported {counts.added + counts.updated} subscriber(s) from {csv_file} "
-        f"({parsed.kind} format: {counts.added} new, {counts.updated} updated"
+        f"imported {counts.added + counts.updated + counts.unchanged} subscriber(s) from "
+        f"{csv_file} ({parsed.kind} format: {counts.added} new, {counts.updated} updated, "
+        f"{counts.unchanged} unchanged"
         f"{f', {len(parsed.errors)} skipped' if parsed.errors else ''}) "
         f"into {settings.store.path}"
     )
@@ -114,13 +116,7 @@ def export_subscribers(csv_file: Path, status: str | None) -> None:
     if str(csv_file) == "-":
         sys.stdout.write(text)
         return
-    tmp = csv_file.with_name(f".{csv_file.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(csv_file)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SubscriberError(f"{csv_file}: cannot write: {exc.strerror}") from None
+    write_atomic(csv_file, text.encode("utf-8"), error=SubscriberError)
     click.echo(f"exported {text.count(chr(10)) - 1} subscriber(s) to {csv_file}", err=True)
 
 

@@ -1,5 +1,6 @@
 """Reading returned mail: delivery status notifications (RFC 3464) and ARF complaints
-(RFC 5965) from a Maildir or an mbox, matched to the recipient and issue they concern.
+(RFC 5965) from a Maildir or an mbox, matched to the recipient and issue they concern,
+and the requests mail clients send to the `mailto:` of List-Unsubscribe.
 
 Parsing is pure (bytes in, `Report`s out); applying the rules goes through the store,
 one transaction per event, each event logged once by a fingerprint so processing the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import mailbox
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -18,8 +20,11 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from digest.config import BouncesSettings
-from digest.errors import SourceError
+from digest.errors import SourceError, TokenError
 from digest.store import Store
+from digest.tokens import Signer, binds
+
+_UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(?P<token>[\w.-]+)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,14 @@ def parse(data: bytes, soft_statuses: tuple[str, ...] = ()) -> list[Report]:
     if report_type == "feedback-report":
         return _arf(msg, own_id, original_id, original)
     return []
+
+
+def unsubscribe_token(data: bytes) -> str | None:
+    """The token of a List-Unsubscribe `mailto:` request (subject `unsubscribe <token>`,
+    as `Edition.message_for` writes it), or None for any other message."""
+    msg = message_from_bytes(data, policy=policy.default)
+    match = _UNSUBSCRIBE_SUBJECT.match(str(msg.get("Subject", "")))
+    return match["token"] if match else None
 
 
 def _original_headers(msg: EmailMessage) -> EmailMessage | None:
@@ -189,21 +202,49 @@ class BounceSummary:
     complaints: int = 0
     unmatched: int = 0
     repeated: int = 0
+    unsubscribed: int = 0
+    """Valid `mailto:` unsubscribe requests (each reader counted once)."""
     changed: list[tuple[str, str]] = field(default_factory=list)
     """(address, new status) for each subscriber whose status this run changed."""
 
 
-def process(path: Path, store: Store, rules: BouncesSettings, hard_limit: int) -> BounceSummary:
-    """Read every message at `path`, match each report, apply the rules."""
+def process(
+    path: Path,
+    store: Store,
+    rules: BouncesSettings,
+    hard_limit: int,
+    signer: Signer | None = None,
+) -> BounceSummary:
+    """Read every message at `path`, match each report, apply the rules; with `signer`,
+    also honour unsubscribe requests whose signed token names a current subscriber."""
     summary = BounceSummary()
     for _key, data in read_mailbox(path):
         summary.messages += 1
         reports = parse(data, rules.soft_statuses)
-        if not reports:
+        if not reports and not (signer and _unsubscribe(data, store, signer, summary)):
             summary.ignored += 1
         for report in reports:
             _apply(report, store, rules, hard_limit, summary, source=path.name)
     return summary
+
+
+def _unsubscribe(data: bytes, store: Store, signer: Signer, summary: BounceSummary) -> bool:
+    """Apply a `mailto:` unsubscribe request; False if the message is none or its token
+    is forged, altered or no longer matches (then it is counted as not a report)."""
+    token = unsubscribe_token(data)
+    if token is None:
+        return False
+    try:
+        subscriber_id, address_hash = signer.verify("unsubscribe", token)
+    except TokenError:
+        return False
+    record = store.record(subscriber_id)
+    if record is None or not binds(address_hash, record.subscriber.email):
+        return False
+    if store.unsubscribe(subscriber_id):
+        summary.unsubscribed += 1
+        summary.changed.append((record.subscriber.email, "unsubscribed"))
+    return True
 
 
 def _apply(

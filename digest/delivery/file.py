@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from digest.atomic import write_atomic
 from digest.errors import DeliverySetupError
 from digest.models import Message
 
@@ -30,14 +29,7 @@ class FileTransport:
 
     def send(self, message: Message) -> str:
         target = self.path_for(message)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".eml")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(message.data)
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise DeliverySetupError(f"{target}: cannot write: {exc.strerror}") from None
+        write_atomic(target, message.data, error=DeliverySetupError)
         return f"written {target.name}"
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
-from digest.errors import RenderError
+from digest.errors import RecipientRefusedError, RenderError
 from digest.models import Message, Subscriber
 from digest.render.variant import CompiledVariant
 
@@ -42,6 +42,8 @@ def encode_header(name: str, value: str) -> str:
 def address_header(name: str, display: str, address: str) -> str:
     header_safe(name, display)
     header_safe(name, address)
+    if not address.isascii():  # no SMTPUTF8: such an address cannot be carried
+        raise RecipientRefusedError(f"{address}: not an ASCII address (SMTPUTF8 is not used)")
     return f"{name}: {formataddr((display, address), charset='utf-8')}"
 
 

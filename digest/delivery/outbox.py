@@ -300,6 +300,16 @@ def _skip(run: _Run, store: Store, row: DeliveryRow, why: str) -> None:
     run.progress_only(row.email, "skipped")
 
 
+def _unsendable(run: _Run, store: Store, row: DeliveryRow, reason: str) -> None:
+    """A reader whose message cannot even be built (an address stored before it was
+    checked): their row fails and the others go on."""
+    store.mark(run.issue_key, row.subscriber_id, "failed", "", reason)
+    with run.lock:
+        run.summary.failed += 1
+        run.summary.failures.append((row.email, reason))
+    run.progress_only(row.email, "failed")
+
+
 def deliver(
     store: Store,
     issue_key: str,
@@ -343,7 +353,11 @@ def deliver(
             if current is None or current.status != "active":
                 _skip(run, store, row, "no longer active")
                 continue
-            message = make(current)
+            try:
+                message = make(current)
+            except RecipientRefusedError as exc:
+                _unsendable(run, store, row, str(exc))
+                continue
             if message is None:
                 _skip(run, store, row, "no entries for themes")
                 continue
@@ -351,13 +365,27 @@ def deliver(
     except BaseException as exc:
         run.abort(exc)
     finally:
-        for _ in threads:
-            _put_end(run)
-        for thread in threads:
-            thread.join()
+        _stop_workers(run, threads)
     if run.fatal is not None:
         raise run.fatal
     return summary
+
+
+def _stop_workers(run: _Run, threads: list[threading.Thread]) -> None:
+    """End each worker and wait for all of them, even through Ctrl-C: an interrupt
+    stops the send like `halt` (the messages in flight finish and are committed) and is
+    raised once every worker is done, never while one still writes on its connection."""
+    ends = len(threads)
+    while True:
+        try:
+            while ends:
+                _put_end(run)
+                ends -= 1
+            for thread in threads:
+                thread.join()
+            return
+        except KeyboardInterrupt as exc:
+            run.abort(exc)
 
 
 def _put(run: _Run, item: _Outgoing) -> None:

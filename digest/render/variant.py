@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from jinja2 import TemplateError
 
@@ -41,31 +40,6 @@ class CompiledVariant:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Highlights:
-    """Key figures and the quote of the week, as the highlights step hands them over.
-
-    `key_figures`: [{"value": str, "label": str, "entry_id": str}] (or objects with
-    `text` and `entry_id`); `quote`: {"text": str, "speaker": str | None, "entry_id": str}
-    or an object with those attributes, or None.
-    Each refers to an entry, so a variant shows only those whose entry it carries:
-    a reader of one theme never sees a figure from a section they did not choose.
-    """
-
-    key_figures: Sequence[Any] = ()
-    quote: Any = None
-
-    def for_entries(self, entry_ids: set[str]) -> tuple[list[Any], Any]:
-        """Mappings or objects with an `entry_id` (the highlights module's dataclasses)."""
-        figures = [f for f in self.key_figures if _entry_id(f) in entry_ids]
-        quote = self.quote if self.quote and _entry_id(self.quote) in entry_ids else None
-        return figures, quote
-
-
-def _entry_id(item: Any) -> Any:
-    return item.get("entry_id") if isinstance(item, Mapping) else getattr(item, "entry_id", None)
-
-
 def summary(text: str, max_sentences: int = 3, max_chars: int = 360) -> str:
     """Two or three whole sentences of the entry, never cut mid-sentence."""
     first_paragraph = text.split("\n\n")
@@ -88,18 +62,15 @@ def render_variant(
     variant: Variant,
     newsletter: NewsletterSettings,
     templates_dir: Path,
-    highlights: Highlights | None = None,
 ) -> CompiledVariant:
     """Render and compile one variant; raise RenderError if a guard trips."""
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
-    if highlights is None:
-        # Picked among this reader's sections, so a one-theme reader still gets figures.
-        picked = find_highlights(replace(issue, sections=sections))
-        figures, quote = list(picked.key_figures), picked.quote
-    else:
-        figures, quote = highlights.for_entries({e.id for s in sections for e in s.entries})
+    # Picked among this reader's sections: a one-theme reader still gets figures, and
+    # never one from a section they did not choose.
+    picked = find_highlights(replace(issue, sections=sections))
+    figures, quote = list(picked.key_figures), picked.quote
     context = {
         "newsletter": newsletter,
         "key_figures": figures,

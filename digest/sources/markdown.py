@@ -20,10 +20,21 @@ from markdown_it import MarkdownIt
 from digest.models import Entry
 from digest.sources.problems import EntryError, Problem
 from digest.sources.sanitize import clean_html, html_to_text
+from digest.sources.textfile import read_text
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes", "guid", "highlights"}
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: PyYAML turns `2025-02-30` into a ValueError
+    with no line, while `date` is validated below with its file and line."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def load_entries(
@@ -46,19 +57,7 @@ def load_entries(
 def parse_entry(
     path: Path, theme_ids: set[str], languages: set[str], default_language: str
 ) -> Entry:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise EntryError(path, 0, "file is larger than 5 MB", "entry-too-large")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EntryError(path, 0, f"cannot read: {exc.strerror}", "entry-unreadable") from None
-    if b"\x00" in raw:
-        raise EntryError(path, 0, "binary file, not a Markdown entry", "entry-binary")
-    try:
-        source = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise EntryError(path, line, "not valid UTF-8", "entry-encoding") from None
+    source = read_text(path, "a Markdown entry")
     meta, body, body_line = _split_front_matter(path, source)
     meta.setdefault("language", default_language)
     return _entry_from(path, meta, body, theme_ids, languages, body_line)
@@ -78,7 +77,7 @@ def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str, i
     header = "".join(lines[1:index])
     body = "".join(lines[index + 1 :])
     try:
-        meta = yaml.safe_load(header) if fence == "---" else tomllib.loads(header)
+        meta = yaml.load(header, Loader=_YamlLoader) if fence == "---" else tomllib.loads(header)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

@@ -3,19 +3,17 @@ paragraphs, "- " bullet lists and « quotes », turned into one Markdown body pe
 
 Text copied out of a web page or a document carries debris of broken markup (a dangling
 image tail such as `%20(1).png)`, a lone `![`, stray tags). Such lines are removed and
-reported, never published. Pure functions apart from `read_text`.
+reported, never published. Pure functions.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from digest.sources.dates import WrittenDate, find_dates
-from digest.sources.problems import EntryError, Problem
+from digest.sources.problems import Problem
 
-MAX_BYTES = 5 * 1024 * 1024
 MAX_HEADING_CHARS = 90
 _BULLET_RE = re.compile(r"^\s*[-–•*]\s+")
 _IMAGE_EXT = r"(?:png|jpe?g|gif|webp|svg|bmp|tiff?)"
@@ -129,20 +127,3 @@ def parse_pasted(text: str, path: str) -> PastedText:
         sections.append(PastedSection(current[0], current[1], tuple(current[2])))
     dates = tuple((number, d) for number, line in lines for d in find_dates(line))
     return PastedText(lead, tuple(sections), dates, tuple(removed))
-
-
-def read_text(path: Path) -> str:
-    """A pasted text file as str; too large, binary or non-UTF-8 files raise EntryError."""
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise EntryError(path, 0, "file is larger than 5 MB", "entry-too-large")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EntryError(path, 0, f"cannot read: {exc.strerror}", "entry-unreadable") from None
-    if b"\x00" in raw:
-        raise EntryError(path, 0, "binary file, not a text", "entry-binary")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise EntryError(path, line, "not valid UTF-8", "entry-encoding") from None

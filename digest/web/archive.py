@@ -54,7 +54,8 @@ def render_archived(key: str) -> str:
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]
-    issue = pipeline.assemble(settings, pipeline.read_entries(settings), week_start(key))
+    day = week_start(key)  # read for its own week: its feed items stay in it
+    issue = pipeline.assemble(settings, pipeline.read_entries(settings, day), day)
     language = settings.newsletter.language
     compiled = render_variant(
         issue, Variant(language, frozenset()), settings.newsletter, settings.build.templates_dir

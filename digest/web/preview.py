@@ -9,7 +9,6 @@ thread bumps a version number whenever an entry or a template changes; the page 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,10 @@ import watchfiles
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from digest import pipeline
+from digest.checks import check_line, issue_checks
 from digest.config import Settings
 from digest.errors import DigestError
-from digest.models import Issue, Variant
+from digest.models import Variant
 from digest.render.variant import CompiledVariant, parse_variant
 from digest.store import Store
 
@@ -32,21 +32,6 @@ GMAIL_CLIP_BYTES = 102 * 1024
 DAY_KEY = "DIGEST_PREVIEW_DAY"
 """app.config key: the day whose week is previewed (default: today in the configured zone)."""
 _EXTENSION = "digest.preview"
-
-
-def editorial_checks(settings: Settings, issue: Issue, now: dt.datetime) -> list[str]:
-    """Editorial check results for the issue, one `severity: file:line: message` each.
-
-    Adapter for `digest.checks.run_checks(settings, entries, issue, now)`, written for
-    another issue: until that module is present the preview shows no results rather
-    than guessing. The one place to change if its signature moves.
-    """
-    try:
-        checks = importlib.import_module("digest.checks")
-    except ImportError:
-        return []
-    found: Any = checks.run_checks(settings, issue.entries, issue, now)
-    return [f"{getattr(c, 'severity', 'note')}: {c}" for c in found]
 
 
 @dataclass
@@ -100,9 +85,7 @@ def _settings() -> Settings:
 
 def _edition(settings: Settings) -> pipeline.Edition:
     now = dt.datetime.now(dt.UTC)
-    day = current_app.config.get(DAY_KEY) or pipeline.local_today(settings, now)
-    issue = pipeline.assemble(settings, pipeline.read_entries(settings), day)
-    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+    return pipeline.edition_for(settings, current_app.config.get(DAY_KEY), now)
 
 
 def _variant(settings: Settings) -> Variant:
@@ -124,8 +107,9 @@ def theme_sets(settings: Settings) -> list[frozenset[str]]:
     sets: list[frozenset[str]] = [frozenset()]
     sets += [frozenset({t.id}) for t in settings.themes]
     if settings.store.path.exists():
-        with Store(settings.store.path) as store:
-            chosen = {pipeline.variant_of(s, settings).themes for s in store.subscribers("active")}
+        all_ids = frozenset(t.id for t in settings.themes)
+        with Store(settings.store.path) as store:  # one row per distinct choice
+            chosen = {c if c != all_ids else frozenset() for c in store.theme_choices("active")}
         sets += sorted(chosen - set(sets), key=lambda s: sorted(s))
     return sets
 
@@ -158,7 +142,7 @@ def page() -> str:
         "issue": edition.issue,
         "compiled": compiled,
         "text": compiled.text.fill(_fill(edition, compiled)),
-        "checks": editorial_checks(settings, edition.issue, edition.now),
+        "checks": [check_line(c) for c in issue_checks(settings, edition.issue, edition.now)],
         "size_kb": compiled.html_bytes / 1024,
         "size_ratio": compiled.html_bytes / GMAIL_CLIP_BYTES,
     }

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from digest.errors import DeliveryError
 from digest.models import Subscriber
@@ -41,6 +42,13 @@ def _form(error: str = "", status: int = 200, **values: object) -> tuple[str, in
         values=values,
     )
     return page, status
+
+
+@blueprint.get("/")
+def home() -> ResponseReturnValue:
+    """`[newsletter] base_url` itself: a visitor who types it lands on the form, not on
+    a bare 404."""
+    return redirect(url_for("public.subscribe_form"))
 
 
 @blueprint.get("/subscribe")
