@@ -38,6 +38,12 @@ def test_archive_lists_sent_issues_without_personal_links(project: Project) -> N
         assert "Camille" not in page.body  # no subscriber name
         assert visitor.get("/archive/2025-W48").status == 404  # never sent
         assert visitor.get("/archive/not-a-week").status == 404
+        by_number = visitor.get("/archive/49")  # the issue's number, as readers know it
+        assert by_number.status == 302
+        assert by_number.headers["Location"].endswith("/archive/2025-W49")
+        assert visitor.get("/archive/1/49").headers["Location"].endswith("/archive/2025-W49")
+        assert visitor.get("/archive/2/49").status == 404  # no such volume sent
+        assert visitor.get("/archive/50").status == 404
 
         feed = visitor.get("/archive/feed.atom")
         assert feed.status == 200 and "atom+xml" in feed.headers["Content-Type"]

@@ -1,5 +1,9 @@
 """The public archive of sent issues: `/archive`, `/archive/<key>` and an Atom feed.
 
+Issues are addressed by their week key (`2025-W49`) because the issue number is the
+ISO week and comes back every year; `/archive/<n>` and `/archive/<volume>/<n>` redirect
+to the newest sent issue with that number (in that volume).
+
 An archived issue is re-assembled from the entries of its week and rendered like the
 all-themes email in the default language, with neutral values in the per-subscriber
 slots (the greeting's fallback name, links to the subscribe page), so no personal link
@@ -12,7 +16,8 @@ import datetime as dt
 import threading
 import xml.etree.ElementTree as ET
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, redirect, render_template, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from digest import pipeline
 from digest.errors import DigestError
@@ -92,6 +97,15 @@ def issue(key: str) -> Response:
     except DigestError:
         context.fail(404, "Not available", "This issue can no longer be shown.")
     return Response(html, mimetype="text/html")
+
+
+@blueprint.get("/archive/<int:number>")
+@blueprint.get("/archive/<int:volume>/<int:number>")
+def by_number(number: int, volume: int | None = None) -> WerkzeugResponse:
+    for sent in _sent():  # newest first
+        if sent.number == number and volume in (None, sent.volume):
+            return redirect(url_for("archive.issue", key=sent.key), code=302)
+    context.fail(404, "Not in the archive", "No sent issue has that number.")
 
 
 @blueprint.get("/archive/feed.atom")
