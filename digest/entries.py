@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from digest.assemble import issue_key
 from digest.config import Settings
@@ -18,6 +19,31 @@ from digest.sources.feed import FeedCache, FeedError, Fetcher, fetch_url, load_f
 from digest.sources.markdown import load_entries
 from digest.sources.problems import Problem
 from digest.store import Store
+
+
+def markdown_entries(settings: Settings) -> tuple[list[Entry], list[Problem]]:
+    """The entries folder read with the configured themes and languages."""
+    news = settings.newsletter
+    theme_ids = [t.id for t in settings.themes]
+    return load_entries(settings.entries.dir, theme_ids, news.languages, news.language)
+
+
+def feed_entries(
+    settings: Settings,
+    location: str,
+    base: Path,
+    cache: FeedCache | None,
+    fetch: Fetcher = fetch_url,
+) -> tuple[list[Entry], list[Problem]]:
+    """One feed's items as entries, with the configured timeout, languages and zone.
+
+    `base` resolves a local feed path. Raises FeedError when the feed is unusable.
+    """
+    news = settings.newsletter
+    return load_feed(
+        location, base, settings.feeds.timeout, news.languages, news.language, cache, fetch,
+        settings.tz,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,23 +68,12 @@ def collect_entries(
     fetch: Fetcher = fetch_url,
 ) -> Collected:
     """Markdown entries, then feed entries; `published` maps feed keys to their issue."""
-    news = settings.newsletter
-    theme_ids = [t.id for t in settings.themes]
-    entries, problems = load_entries(settings.entries.dir, theme_ids, news.languages, news.language)
+    entries, problems = markdown_entries(settings)
     taken = {e.guid for e in entries if e.guid}
     base = settings.path.resolve().parent
     for location in settings.feeds.urls:
         try:
-            items, found = load_feed(
-                location,
-                base,
-                settings.feeds.timeout,
-                news.languages,
-                news.language,
-                cache,
-                fetch,
-                settings.tz,
-            )
+            items, found = feed_entries(settings, location, base, cache, fetch)
         except FeedError as exc:
             problems.append(exc.problem("warning"))
             continue

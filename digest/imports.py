@@ -16,11 +16,12 @@ from typing import Any
 
 from digest.atomic import write_atomic
 from digest.config import Settings
+from digest.entries import feed_entries, markdown_entries
 from digest.errors import SourceError
 from digest.models import BRIEF_THEME_ID, Entry
 from digest.sources.dates import weekday_message
-from digest.sources.feed import FeedCache, Fetcher, fetch_url, is_url, load_feed
-from digest.sources.markdown import entry_file_text, load_entries, render_markdown
+from digest.sources.feed import FeedCache, Fetcher, fetch_url, is_url
+from digest.sources.markdown import entry_file_text, render_markdown
 from digest.sources.pasted import escape_markdown, parse_pasted
 from digest.sources.problems import Problem
 from digest.sources.sanitize import html_to_text
@@ -160,22 +161,9 @@ def import_feed(
 
     Raises FeedError when the feed cannot be fetched or parsed.
     """
-    news = settings.newsletter
-    base = Path.cwd()
-    items, problems = load_feed(
-        location,
-        base,
-        settings.feeds.timeout,
-        news.languages,
-        news.language,
-        cache,
-        fetch,
-        settings.tz,
-    )
+    items, problems = feed_entries(settings, location, Path.cwd(), cache, fetch)
     result = ImportResult(problems=problems)
-    existing, _ = load_entries(
-        settings.entries.dir, [t.id for t in settings.themes], news.languages, news.language
-    )
+    existing, _ = markdown_entries(settings)
     taken = {e.guid for e in existing if e.guid} | set(published)
     drafts = []
     for item in items:
