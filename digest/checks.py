@@ -129,6 +129,14 @@ def check_duplicates(entries: Sequence[Entry]) -> list[Problem]:
 
 
 def check_sections(settings: Settings, issue: Issue) -> list[Problem]:
+    if not issue.sections:  # one finding for the week, not one per theme
+        outcome = (
+            "every active reader gets the quiet-week issue ([schedule] send_empty = true)"
+            if settings.schedule.send_empty
+            else "nothing is sent ([schedule] send_empty = false)"
+        )
+        return [Problem("empty-issue", "warning", str(settings.path), 0,
+                        f"no entry in {issue.key}: {outcome}")]  # fmt: skip
     filled = {s.theme.id for s in issue.sections}
     return [
         Problem("empty-section", "warning", str(settings.path), 0,

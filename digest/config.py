@@ -109,6 +109,8 @@ class ScheduleSettings:
     max_lateness_hours: float = 24.0
     lock_wait_seconds: float = 60.0
     retry_seconds: int = 600
+    send_empty: bool = False
+    """A week without entries goes out as a short quiet-week issue instead of nothing."""
 
 
 @dataclass(frozen=True)

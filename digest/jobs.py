@@ -106,7 +106,8 @@ def run_if_due(
     """Send the current period's issue if it is due and not sent yet; else say why not.
 
     Doing nothing (already sent, being sent elsewhere, no entries) is a normal outcome
-    and returns a report. Refusing (too late, editorial-check errors) raises
+    and returns a report; with [schedule] send_empty an empty week goes out as the
+    quiet-week issue instead. Refusing (too late, editorial-check errors) raises
     NotSentError, so cron and systemd report it and the issue waits for an editor.
     """
     plan = settings.schedule
@@ -132,10 +133,10 @@ def run_if_due(
             issue = assemble_issue(
                 entries, settings.themes, period.day, settings.newsletter.first_year
             )
-            if decision.action is Action.SEND and not issue.sections:
+            if decision.action is Action.SEND and not issue.sections and not plan.send_empty:
                 return DueReport(
                     f"issue {key} has no entries ({issue.start} to {issue.end} in "
-                    f"{settings.entries.dir}): not sent"
+                    f"{settings.entries.dir}): not sent ([schedule] send_empty = false)"
                 )
             edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
             if decision.action is Action.SEND:

@@ -56,12 +56,19 @@ def read_entries(
     return list(collected.entries)
 
 
-def assemble(settings: Settings, entries: Iterable[Entry], day: dt.date) -> Issue:
+def assemble(
+    settings: Settings, entries: Iterable[Entry], day: dt.date, allow_empty: bool | None = None
+) -> Issue:
+    """The week's issue. An empty week is refused unless `allow_empty` (default: [schedule]
+    send_empty), when it becomes the quiet-week issue every reader gets."""
     issue = assemble_issue(entries, settings.themes, day, settings.newsletter.first_year)
-    if not issue.sections:
+    if allow_empty is None:
+        allow_empty = settings.schedule.send_empty
+    if not issue.sections and not allow_empty:
         raise DigestError(
             f"no entries dated in week {issue.key} ({issue.start} to {issue.end}) "
-            f"in {settings.entries.dir}: nothing to build (use --date to pick another week)"
+            f"in {settings.entries.dir}: nothing to build (use --date to pick another week, "
+            "or set [schedule] send_empty = true to send a quiet-week issue)"
         )
     return issue
 
@@ -114,6 +121,12 @@ class Edition:
                 self.settings.build.templates_dir,
             )
         return self._compiled[variant]
+
+    def has_content(self, variant: Variant) -> bool:
+        """Whether readers of `variant` get an email. In a week with entries, only those
+        with an entry in their themes; a quiet (empty) week goes to everyone, since it
+        exists only because [schedule] send_empty asked for it."""
+        return not self.issue.sections or bool(self.compiled(variant).sections)
 
     def factory(self, variant: Variant) -> MessageFactory:
         if variant not in self._factories:
@@ -257,7 +270,7 @@ def _recipients(
     those who get nothing (no entry for their themes) are appended to `no_content`."""
     for subscriber in store.iter_subscribers("active"):
         variant = variant_of(subscriber, edition.settings)
-        if not edition.compiled(variant).sections:
+        if not edition.has_content(variant):
             no_content.append(subscriber.email)
             continue
         yield subscriber, variant.label
@@ -292,7 +305,7 @@ def plan(edition: Edition, store: Store) -> list[PlannedDelivery]:
             else:
                 variant = variant_of(current, edition.settings)
                 label = variant.label
-                if not edition.compiled(variant).sections:
+                if not edition.has_content(variant):
                     status = "skip: no content"
         planned.append(PlannedDelivery(row.email, label, status))
     return planned
@@ -327,7 +340,7 @@ def send(
     def make(subscriber: Subscriber) -> Message | None:
         variant = variant_of(subscriber, settings)
         with factory_lock:  # compile a variant once, even when two workers need it
-            if not edition.compiled(variant).sections:
+            if not edition.has_content(variant):
                 return None
             edition.factory(variant)
         message = edition.message_for(subscriber, variant)

@@ -19,7 +19,7 @@ def send_proof(edition: Edition, transport: Transport, address: str, variant: Va
         email = normalize_address(address)
     except ValueError as exc:
         raise DigestError(f"--test-to {address!r}: {exc}") from None
-    if not edition.compiled(variant).sections:
+    if not edition.has_content(variant):
         raise DigestError(
             f"variant {variant.label}: none of its themes has an entry in {edition.issue.key}, "
             "so its readers get no email"
