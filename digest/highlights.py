@@ -24,7 +24,8 @@ from digest.models import Entry, Issue
 MAX_FIGURES = 4
 MIN_QUOTE_WORDS = 4
 
-_NUMBER = r"\d+(?:[.,]\d+)?"
+# "1 500 €" is one number (French thousands are spaced), not "500 €" after a stray "1".
+_NUMBER = r"(?:\d{1,3}(?:[ \u00a0\u202f]\d{3}(?!\d))+|\d+)(?:[.,]\d+)?"
 _WORD_NUMBER = (
     r"(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|cent|one|two|three|four|five"
     r"|six|seven|eight|nine|ten|a|an|half a)"
@@ -148,9 +149,11 @@ def find_figures(entry: Entry) -> list[KeyFigure]:
 
 def _number(raw: str) -> Decimal:
     """ "3,5" and "3.5" are the same number; a group of exactly three digits after the
-    separator is a thousands group ("1,000", "1.000"), as both languages write them."""
-    whole, _, part = raw.replace(",", ".").partition(".")
-    if len(part) == 3:
+    separator is a thousands group ("1,000", "1.000"), as both languages write them,
+    unless spaces already group the thousands ("1 500,250")."""
+    spaced = re.sub(r"[ \u00a0\u202f]", "", raw)
+    whole, _, part = spaced.replace(",", ".").partition(".")
+    if len(part) == 3 and spaced == raw:
         return Decimal(whole + part)
     return Decimal(f"{whole}.{part}" if part else whole)
 
@@ -213,7 +216,9 @@ def _last_named(text: str, speakers: set[str]) -> str:
 
 def find_quotes(entry: Entry, context: str = "") -> list[Quote]:
     """Quotes of at least MIN_QUOTE_WORDS words; the speaker is the name attached to the
-    quote ("…», a déclaré X", "X said") or else the last person the text has speaking."""
+    quote ("…», a déclaré X", "X said"), else the last person the text has speaking, else
+    for "…», a-t-il insisté" / "…," he said the last speaker of the issue the text names.
+    The quote loses a trailing , ; : (the sentence went on after the marks)."""
     text = " ".join(entry.text.split())
     found = []
     for match in _QUOTE_RE.finditer(text):

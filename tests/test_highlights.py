@@ -111,6 +111,7 @@ def week(project: Project, *entries: tuple[str, str], language: str = "") -> Hig
         ("un milliard de dollars par mois", "one billion dollars a month"),
         ("2 milliards d’euros", "€2 billion"),
         ("$1,000", "1.000 $"),
+        ("1 500 € par soldat", "€1,500 per soldier"),
     ],
 )
 def test_the_same_number_and_unit_is_the_same_figure(a: str, b: str) -> None:
@@ -128,6 +129,12 @@ def test_the_same_number_and_unit_is_the_same_figure(a: str, b: str) -> None:
 )
 def test_different_numbers_or_units_stay_apart(a: str, b: str) -> None:
     assert figure_key(a, "fr") != figure_key(b, "fr")
+
+
+def test_spaced_thousands_are_one_number(project: Project) -> None:
+    body = "Un budget de 1 500 € par soldat, 12 000 000 $ au total, pour 4 000 militaires."
+    found = week(project, ("a", entry("a", "fr", body)))
+    assert [f.text for f in found.key_figures] == ["1 500 € par soldat", "12 000 000 $ au total"]
 
 
 def test_french_billion_is_a_million_million() -> None:
