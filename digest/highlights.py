@@ -4,26 +4,36 @@ mois") and quotes with their speaker, for a "key figures" block and a "quote of 
 Found by patterns over the entries' plain text, in issue order; editors steer them in
 front matter with `highlights: {pin: [...], drop: [...]}`: a pinned text goes first (and
 is added if the patterns missed it), a dropped one never shows. Pure functions.
+
+A figure told twice, in two languages or spacings ("5% of GDP", "5 % du PIB"), shows once:
+figures are the same when their number and unit are (`figure_key`), and the one kept is
+the pinned one, else the one in the reader's language, else the first. The quote of the
+week is the pinned one, else one in the reader's language, else any, a named speaker
+first within each: a French reader is better served by a French quote than by a named
+English one. Quotes lose the , ; : a cut sentence leaves inside the marks.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from digest.models import Entry, Issue
 
 MAX_FIGURES = 4
 MIN_QUOTE_WORDS = 4
 
-_NUMBER = r"\d+(?:[.,]\d+)?"
+# "1 500 €" is one number (French thousands are spaced), not "500 €" after a stray "1".
+_NUMBER = r"(?:\d{1,3}(?:[ \u00a0\u202f]\d{3}(?!\d))+|\d+)(?:[.,]\d+)?"
 _WORD_NUMBER = (
     r"(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|cent|one|two|three|four|five"
     r"|six|seven|eight|nine|ten|a|an|half a)"
 )
 _SCALE = r"(?:milliards?|millions?|billions?|trillions?|bn|mn|m)"
 _CURRENCY_WORDS = r"(?:d['’]euros|de dollars|d['’]dollars|de livres|euros?|dollars?|pounds?)"
-_CONNECTOR = r"(?:de|du|des|d['’]|par|aux?|of|per|a|in|for)"
+_CONNECTOR = r"(?:de|du|des|d['’]|par|aux?|pour|of|per|a|in|for)"
+_DETERMINER = r"(?:les|le|la|leurs?|the|their|its)"
 _TAIL_WORD = r"[^\s,.;:!?«»“”\"()]+"
 _FIGURE_RE = re.compile(
     rf"(?<![\w.,])(?:"
@@ -32,7 +42,7 @@ _FIGURE_RE = re.compile(
     rf"|[$€£]\s?{_NUMBER}(?:\s?(?:{_SCALE}|billion|million)\b)?"
     rf"|{_NUMBER}\s?(?:{_SCALE}\s?)?(?:€|\$|£)"
     rf")"
-    rf"(?:\s+{_CONNECTOR}\s*{_TAIL_WORD}(?:\s+{_TAIL_WORD}){{0,1}})?",
+    rf"(?:\s+{_CONNECTOR}\s*(?:{_DETERMINER}\s+)?{_TAIL_WORD}(?:\s+{_TAIL_WORD}){{0,1}})?",
     re.IGNORECASE,
 )
 _TRAILING_WORDS = {"à", "a", "de", "du", "des", "la", "le", "les", "et", "en", "to", "the",
@@ -48,6 +58,27 @@ _SPEAKER_BEFORE = re.compile(rf"{_NAME}\s+(?:(?:a|avait)\s+(?:\w+\s+)?{_SPEECH_F
 _SPEAKER_AFTER = re.compile(
     rf"^\s*[,.]?\s*(?:(?:a|avait)\s+(?:\w+\s+)?{_SPEECH_FR}|{_SPEECH_EN})\s+{_NAME}"
 )
+# "…», a-t-il insisté" / "…," he said: the speaker is someone the text named before.
+_PRONOUN_AFTER = re.compile(
+    rf"^\s*[,.]?\s*(?:(?:a-t-(?:il|elle)|(?:il|elle)\s+a)\s+(?:\w+\s+)?{_SPEECH_FR}"
+    rf"|(?:he|she)\s+{_SPEECH_EN})\b"
+)
+# Punctuation a quote loses when a sentence is cut at the quotation mark; . ! ? … stay.
+_QUOTE_TAIL = re.compile(r"[\s,;:]+$")
+_WORD_VALUES = {"un": 1, "une": 1, "one": 1, "a": 1, "an": 1, "deux": 2, "two": 2, "trois": 3,
+                "three": 3, "quatre": 4, "four": 4, "cinq": 5, "five": 5, "six": 6, "sept": 7,
+                "seven": 7, "huit": 8, "eight": 8, "neuf": 9, "nine": 9, "dix": 10, "ten": 10,
+                "cent": 100, "half a": 0.5}  # fmt: skip
+_SCALES = {"milliard": 10**9, "billion": 10**9, "bn": 10**9, "trillion": 10**12,
+           "million": 10**6, "mn": 10**6, "m": 10**6}  # fmt: skip
+_CURRENCIES = (("€", "EUR"), ("euro", "EUR"), ("$", "USD"), ("dollar", "USD"), ("£", "GBP"),
+               ("livre", "GBP"), ("pound", "GBP"))  # fmt: skip
+_KEY_RE = re.compile(
+    rf"(?P<pre>[$€£])?\s?(?:(?P<num>{_NUMBER})|(?P<word>{_WORD_NUMBER})\b)\s?"
+    rf"(?P<pct>%|pour\s?cent\b|per\s?cent\b|percent\b)?\s?"
+    rf"(?:(?P<scale>{_SCALE})\b\s?)?(?P<post>€|\$|£|{_CURRENCY_WORDS})?",
+    re.IGNORECASE,
+)
 _NOT_NAMES = {"Il", "Elle", "Ils", "Elles", "On", "Le", "La", "Les", "He", "She", "They",
               "It", "The", "We", "Nous", "Sur", "Pour", "Selon", "Mais", "Et"}  # fmt: skip
 
@@ -59,6 +90,8 @@ class KeyFigure:
     sentence: str
     entry_id: str
     pinned: bool = False
+    language: str = ""
+    """The language of the entry it comes from."""
 
 
 @dataclass(frozen=True)
@@ -69,21 +102,26 @@ class Quote:
     """Who said it, when the text names them; empty otherwise."""
     entry_id: str
     pinned: bool = False
+    language: str = ""
+    """The language of the entry it comes from."""
 
 
 @dataclass(frozen=True)
 class Highlights:
     key_figures: tuple[KeyFigure, ...]
     quotes: tuple[Quote, ...]
+    language: str = ""
+    """The reader's language, when the render knows it; it steers the quote of the week."""
 
     @property
     def quote(self) -> Quote | None:
-        """Quote of the week: a pinned one, else the first with a named speaker, else the
-        first."""
-        return next(
-            (q for q in self.quotes if q.pinned),
-            next((q for q in self.quotes if q.speaker), self.quotes[0] if self.quotes else None),
+        """Quote of the week: a pinned one, else one in the reader's language, else any;
+        among those, one with a named speaker before one without, then issue order."""
+        ranked = sorted(
+            self.quotes,
+            key=lambda q: (not q.pinned, q.language != self.language, not q.speaker),
         )
+        return ranked[0] if ranked else None
 
 
 def _sentences(text: str) -> list[str]:
@@ -104,8 +142,43 @@ def find_figures(entry: Entry) -> list[KeyFigure]:
     found = []
     for sentence in _sentences(entry.text):
         for match in _FIGURE_RE.finditer(sentence):
-            found.append(KeyFigure(_trim(match.group(0)), sentence, entry.id))
+            text = _trim(match.group(0))
+            found.append(KeyFigure(text, sentence, entry.id, language=entry.language))
     return found
+
+
+def _number(raw: str) -> Decimal:
+    """ "3,5" and "3.5" are the same number; a group of exactly three digits after the
+    separator is a thousands group ("1,000", "1.000"), as both languages write them,
+    unless spaces already group the thousands ("1 500,250")."""
+    spaced = re.sub(r"[ \u00a0\u202f]", "", raw)
+    whole, _, part = spaced.replace(",", ".").partition(".")
+    if len(part) == 3 and spaced == raw:
+        return Decimal(whole + part)
+    return Decimal(f"{whole}.{part}" if part else whole)
+
+
+def figure_key(text: str, language: str = "") -> str:
+    """What a figure counts, the same however it is written: "5% of GDP", "5 % du PIB"
+    and "5 %" are all "5%"; "un milliard de dollars" and "$1 billion" are both
+    "1000000000 USD". French "billion" is a million million, so the language matters.
+    Text that holds no recognisable figure is its own key."""
+    flat = " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").casefold().split())
+    found = _FIGURE_RE.search(flat)
+    match = _KEY_RE.match(flat, found.start()) if found else None
+    if match is None or not (match["num"] or match["word"]):
+        return flat
+    word = " ".join((match["word"] or "").split())
+    value = _number(match["num"]) if match["num"] else Decimal(str(_WORD_VALUES.get(word, 1)))
+    if match["pct"]:
+        return f"{format(value.normalize(), 'f')}%"
+    unit = f"{match['pre'] or ''} {match['post'] or ''}"
+    currency = next((code for sign, code in _CURRENCIES if sign in unit), "")
+    if not currency:
+        return flat
+    scale = (match["scale"] or "").rstrip("s")
+    factor = 10**12 if scale == "billion" and language == "fr" else _SCALES.get(scale, 1)
+    return f"{format((value * factor).normalize(), 'f')} {currency}"
 
 
 def _full_name(name: str, text: str) -> str:
@@ -123,22 +196,44 @@ def _last_speaker(text: str) -> str:
     return names[-1] if names else ""
 
 
+def _speakers(text: str) -> set[str]:
+    """Names the text has speaking somewhere ("Rutte said", "…», a déclaré Rutte")."""
+    found = {m["name"] for m in _SPEAKER_BEFORE.finditer(text)}
+    for match in _QUOTE_RE.finditer(text):
+        after = _SPEAKER_AFTER.match(text[match.end() :])
+        if after:
+            found.add(after["name"])
+    return found - _NOT_NAMES
+
+
+def _last_named(text: str, speakers: set[str]) -> str:
+    """The speaker the text mentions last: who "il"/"he" most likely is."""
+    spots = [
+        (m.start(), name) for name in speakers for m in re.finditer(rf"\b{re.escape(name)}\b", text)
+    ]
+    return max(spots)[1] if spots else ""
+
+
 def find_quotes(entry: Entry, context: str = "") -> list[Quote]:
     """Quotes of at least MIN_QUOTE_WORDS words; the speaker is the name attached to the
-    quote ("…», a déclaré X", "X said") or else the last person the text has speaking."""
+    quote ("…», a déclaré X", "X said"), else the last person the text has speaking, else
+    for "…», a-t-il insisté" / "…," he said the last speaker of the issue the text names.
+    The quote loses a trailing , ; : (the sentence went on after the marks)."""
     text = " ".join(entry.text.split())
     found = []
     for match in _QUOTE_RE.finditer(text):
-        words = (match["a"] or match["b"] or match["c"] or "").strip()
+        words = _QUOTE_TAIL.sub("", (match["a"] or match["b"] or match["c"] or "").strip())
         if len(words.split()) < MIN_QUOTE_WORDS:
             continue
         after = _SPEAKER_AFTER.match(text[match.end() :])
         speaker = after["name"] if after else _last_speaker(text[: match.start()])
+        if not speaker and _PRONOUN_AFTER.match(text[match.end() :]):
+            speaker = _last_named(text[: match.start()], _speakers(f"{context} {text}"))
         if speaker in _NOT_NAMES:
             speaker = ""
         if speaker:
             speaker = _full_name(speaker, f"{context} {text}")
-        found.append(Quote(words, speaker, entry.id))
+        found.append(Quote(words, speaker, entry.id, language=entry.language))
     return found
 
 
@@ -151,12 +246,14 @@ def _pinned(entry: Entry, pin: str) -> KeyFigure | Quote:
     stripped = pin.strip()
     if stripped[:1] in {"«", "“", '"'}:
         words, _, speaker = stripped.partition(" — ")
-        return Quote(words.strip('«»“”" '), speaker.strip(), entry.id, pinned=True)
-    return KeyFigure(stripped, "", entry.id, pinned=True)
+        text = _QUOTE_TAIL.sub("", words.strip('«»“”" '))
+        return Quote(text, speaker.strip(), entry.id, pinned=True, language=entry.language)
+    return KeyFigure(stripped, "", entry.id, pinned=True, language=entry.language)
 
 
-def highlights(issue: Issue, max_figures: int = MAX_FIGURES) -> Highlights:
-    """Key figures and quotes of the issue, pinned first, dropped left out, no repeats."""
+def highlights(issue: Issue, max_figures: int = MAX_FIGURES, language: str = "") -> Highlights:
+    """Key figures and quotes of the issue, pinned first, dropped left out, each figure
+    once; `language` is the reader's, preferred among figures and quotes that compete."""
     context = " ".join(e.text for e in issue.entries)
     figures: list[KeyFigure] = []
     quotes: list[Quote] = []
@@ -175,10 +272,10 @@ def highlights(issue: Issue, max_figures: int = MAX_FIGURES) -> Highlights:
             quote = next((q for q in kept_quotes if _matches(q.text, pin)), None)
             if figure is not None:
                 kept_figures.remove(figure)
-                pinned_figures.append(KeyFigure(figure.text, figure.sentence, entry.id, True))
+                pinned_figures.append(replace(figure, pinned=True))
             elif quote is not None:
                 kept_quotes.remove(quote)
-                pinned_quotes.append(Quote(quote.text, quote.speaker, entry.id, True))
+                pinned_quotes.append(replace(quote, pinned=True))
             else:
                 made = _pinned(entry, pin)
                 if isinstance(made, Quote):
@@ -187,7 +284,17 @@ def highlights(issue: Issue, max_figures: int = MAX_FIGURES) -> Highlights:
                     pinned_figures.append(made)
         figures += kept_figures
         quotes += kept_quotes
-    unique: dict[str, KeyFigure] = {}
-    for figure in [*pinned_figures, *figures]:
-        unique.setdefault(" ".join(figure.text.casefold().split()), figure)
-    return Highlights(tuple(list(unique.values())[:max_figures]), (*pinned_quotes, *quotes))
+    unique = _one_per_figure([*pinned_figures, *figures], language)
+    return Highlights(tuple(unique[:max_figures]), (*pinned_quotes, *quotes), language)
+
+
+def _one_per_figure(figures: list[KeyFigure], language: str) -> list[KeyFigure]:
+    """One figure per key, at the place of its first telling: the pinned one (they come
+    first), else the first in the reader's language, else the first."""
+    groups: dict[str, list[KeyFigure]] = {}
+    for figure in figures:
+        groups.setdefault(figure_key(figure.text, figure.language), []).append(figure)
+    return [
+        next((f for f in group if f.pinned or f.language == language), group[0])
+        for group in groups.values()
+    ]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from digest import pipeline
 from digest.assemble import assemble_issue
-from digest.highlights import Highlights, highlights
+from digest.highlights import Highlights, figure_key, highlights
+from digest.models import Variant
 from digest.pipeline import read_entries
 from tests.conftest import Project
 
@@ -44,7 +48,7 @@ def test_key_figures_and_quotes_with_speakers(project: Project) -> None:
     quotes = [(q.speaker, q.text) for q in found.quotes]
     assert ("Mark Rutte", "Nous ne pouvons pas relâcher l'effort maintenant.") in quotes
     assert ("Mark Rutte", "Nous sommes en bonne voie pour décembre") in quotes
-    assert ("Kaja Kallas", "We will not let up this winter,") in quotes
+    assert ("Kaja Kallas", "We will not let up this winter") in quotes
     assert all("petit mot" not in text for _, text in quotes)  # too short to be a quote
     assert found.quote is not None and found.quote.speaker == "Mark Rutte"
 
@@ -65,3 +69,178 @@ def test_pin_and_drop_in_front_matter(project: Project) -> None:
         "Mieux vaut tard. Que jamais, vraiment", "Mark Rutte", True
     )  # fmt: skip
     assert all("relâcher" not in q.text for q in found.quotes)
+
+
+def entry(name: str, language: str, body: str, extra: str = "") -> str:
+    return (
+        f"---\ntitle: {name}\ndate: 2025-12-02\nlanguage: {language}\n"
+        f"source: https://example.org/{name}\n{extra}---\n{body}\n"
+    )
+
+
+EN = (
+    "With the target now set at 5% of GDP, including 3.5% for core defence, Allies pay "
+    "one billion dollars a month. Mark Rutte spoke to reporters. "
+    '"We are on the right track, but December still needs one last push," Rutte said.'
+)
+FR = (
+    "Mark Rutte a rappelé l'objectif de 5 % du PIB, dont 3,5 % pour les besoins "
+    "militaires, et un milliard de dollars par mois. « Il n'est pas question de lever "
+    "le pied », a-t-il insisté."
+)
+
+
+def week(project: Project, *entries: tuple[str, str], language: str = "") -> Highlights:
+    """The highlights of the entries written here, in file-name order, for a reader."""
+    for path in (project.root / "briefings").glob("*.md"):
+        path.unlink()
+    for name, text in entries:
+        project.write_entry(f"{name}.md", text)
+    settings = project.settings()
+    issue = assemble_issue(read_entries(settings), settings.themes, dt.date(2025, 12, 3), 2025)
+    return highlights(issue, language=language)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("5% of GDP", "5 % du PIB"),
+        ("5\u202f%", "5 %"),
+        ("3.5% for core defence", "3,5 %"),
+        ("5 pour cent du PIB", "5 per cent of GDP"),
+        ("un milliard de dollars par mois", "one billion dollars a month"),
+        ("2 milliards d’euros", "€2 billion"),
+        ("$1,000", "1.000 $"),
+        ("1 500 € par soldat", "€1,500 per soldier"),
+    ],
+)
+def test_the_same_number_and_unit_is_the_same_figure(a: str, b: str) -> None:
+    assert figure_key(a, "fr" if "du" in a or "d’" in a else "en") == figure_key(b, "en")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("5 % du PIB", "3,5 % du PIB"),
+        ("5 % du PIB", "5 € par mois"),
+        ("2 milliards d’euros", "2 milliards de dollars"),
+        ("un milliard de dollars", "two billion dollars"),
+    ],
+)
+def test_different_numbers_or_units_stay_apart(a: str, b: str) -> None:
+    assert figure_key(a, "fr") != figure_key(b, "fr")
+
+
+def test_spaced_thousands_are_one_number(project: Project) -> None:
+    body = "Un budget de 1 500 € par soldat, 12 000 000 $ au total, pour 4 000 militaires."
+    found = week(project, ("a", entry("a", "fr", body)))
+    assert [f.text for f in found.key_figures] == ["1 500 € par soldat", "12 000 000 $ au total"]
+
+
+def test_french_billion_is_a_million_million() -> None:
+    assert figure_key("deux billions d’euros", "fr") == figure_key("€2 trillion", "en")
+    assert figure_key("deux billions d’euros", "fr") != figure_key("€2 billion", "en")
+
+
+def test_a_figure_told_in_two_languages_shows_once_in_the_readers_language(
+    project: Project,
+) -> None:
+    told = [("a-en", entry("a-en", "en", EN)), ("b-fr", entry("b-fr", "fr", FR))]
+    french = [f.text for f in week(project, *told, language="fr").key_figures]
+    assert french == [
+        "5 % du PIB", "3,5 % pour les besoins militaires", "un milliard de dollars par mois"
+    ]  # fmt: skip
+    english = [f.text for f in week(project, *told, language="en").key_figures]
+    assert english == ["5% of GDP", "3.5% for core defence", "one billion dollars a month"]
+    unknown = [f.text for f in week(project, *told).key_figures]
+    assert unknown == english  # no reader language: the first telling
+
+
+def test_a_pinned_figure_wins_over_the_readers_language(project: Project) -> None:
+    pinned = entry("b-fr", "fr", FR, "highlights:\n  pin: ['3,5 %']\n")
+    found = week(project, ("a-en", entry("a-en", "en", EN)), ("b-fr", pinned), language="en")
+    texts = [f.text for f in found.key_figures]
+    assert texts[0] == "3,5 % pour les besoins militaires" and found.key_figures[0].pinned
+    assert "3.5% for core defence" not in texts
+    assert texts[1:] == ["5% of GDP", "one billion dollars a month"]
+
+
+def test_a_dropped_figure_leaves_its_other_telling(project: Project) -> None:
+    dropped = entry("b-fr", "fr", FR, "highlights:\n  drop: ['5 % du PIB']\n")
+    found = week(project, ("a-en", entry("a-en", "en", EN)), ("b-fr", dropped), language="fr")
+    texts = [f.text for f in found.key_figures]
+    assert "5 % du PIB" not in texts and "5% of GDP" in texts
+
+
+def test_a_quote_loses_trailing_commas_and_spaces_but_keeps_its_final_mark(
+    project: Project,
+) -> None:
+    body = (
+        "« Nous sommes sur la bonne voie, mais décembre compte ,  » a dit Mark Rutte. "
+        "« Faut-il vraiment attendre encore ? » a demandé Kaja Kallas. "
+        "« Nous tiendrons jusqu'au bout ! » a affirmé Kaja Kallas. "
+        "« Il reste tant à faire… » a ajouté Kaja Kallas. "
+        "« Trois points de plus ; » a estimé Kaja Kallas. "
+        "« Voici les priorités du sommet : » a annoncé Kaja Kallas."
+    )
+    pin = "highlights:\n  pin: ['« Mieux vaut tard que jamais, » — Mark Rutte']\n"
+    found = week(project, ("a", entry("a", "fr", body, pin)))
+    assert [q.text for q in found.quotes] == [
+        "Mieux vaut tard que jamais",
+        "Nous sommes sur la bonne voie, mais décembre compte",
+        "Faut-il vraiment attendre encore ?",
+        "Nous tiendrons jusqu'au bout !",
+        "Il reste tant à faire…",
+        "Trois points de plus",
+        "Voici les priorités du sommet",
+    ]
+
+
+def test_the_quote_of_the_week_is_in_the_readers_language(project: Project) -> None:
+    told = [("a-en", entry("a-en", "en", EN)), ("b-fr", entry("b-fr", "fr", FR))]
+    french = week(project, *told, language="fr").quote
+    assert french is not None
+    # "…», a-t-il insisté": the speaker is the one the text named before.
+    assert (french.text, french.speaker) == ("Il n'est pas question de lever le pied", "Mark Rutte")
+    english = week(project, *told, language="en").quote
+    assert english is not None and english.language == "en"
+    assert english.text == "We are on the right track, but December still needs one last push"
+
+
+def test_a_quote_with_a_named_speaker_comes_before_an_unnamed_one(project: Project) -> None:
+    unnamed = entry("a", "fr", "On entend partout « il faudra bien payer un jour la note ».")
+    named = entry("b", "fr", "« Nous paierons la note ensemble », a déclaré Kaja Kallas.")
+    english = entry("c", "en", '"We will pay the bill together," said Kaja Kallas.')
+    found = week(project, ("a", unnamed), ("b", named), ("c", english), language="fr")
+    assert found.quote is not None
+    assert (found.quote.text, found.quote.speaker) == (
+        "Nous paierons la note ensemble", "Kaja Kallas"
+    )  # fmt: skip
+    # An unnamed quote in the reader's language beats a named one in another language.
+    found = week(project, ("a", unnamed), ("c", english), language="fr")
+    assert found.quote is not None and found.quote.speaker == ""
+    # A pin still wins over both.
+    pinned = entry("c", "en", '"We will pay the bill together," said Kaja Kallas.',
+                   "highlights:\n  pin: ['pay the bill together']\n")  # fmt: skip
+    found = week(project, ("a", unnamed), ("b", named), ("c", pinned), language="fr")
+    assert found.quote is not None and found.quote.pinned and found.quote.language == "en"
+
+
+def test_each_variant_shows_the_figure_and_quote_in_its_own_language(
+    project: Project,
+) -> None:
+    for name, text in [("a-en", entry("a-en", "en", EN)), ("b-fr", entry("b-fr", "fr", FR))]:
+        project.write_entry(f"2025-12-02-{name}.md", text)
+    settings = project.settings()
+    issue = pipeline.assemble(settings, pipeline.read_entries(settings), dt.date(2025, 12, 3))
+    now = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)
+    edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+    values = {"name": "Ana", "unsubscribe_url": "https://u.example/x",
+              "preferences_url": "https://p.example/y"}  # fmt: skip
+    french = edition.compiled(Variant("fr", frozenset())).text.fill(values)
+    figures_fr = french.split("CHIFFRES CLÉS", 1)[1].split("\n\n", 1)[0]
+    assert "- 5 % du PIB" in figures_fr and "5% of GDP" not in figures_fr
+    assert "« Il n'est pas question de lever le pied »" in french
+    english = edition.compiled(Variant("en", frozenset())).text.fill(values)
+    figures_en = english.split("KEY FIGURES", 1)[1].split("\n\n", 1)[0]
+    assert "- 5% of GDP" in figures_en and "5 % du PIB" not in figures_en

@@ -69,7 +69,7 @@ def render_variant(
     slot = SlotMarkers()
     # Picked among this reader's sections: a one-theme reader still gets figures, and
     # never one from a section they did not choose.
-    picked = find_highlights(replace(issue, sections=sections))
+    picked = find_highlights(replace(issue, sections=sections), language=language)
     figures, quote = list(picked.key_figures), picked.quote
     context = {
         "newsletter": newsletter,
