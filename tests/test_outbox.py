@@ -364,3 +364,15 @@ def test_an_address_smtp_cannot_carry_fails_its_row_not_the_send(
     assert summary.failed == 1 and summary.sent == 7
     assert summary.failures[0][0] == "josé@example.org" and "ASCII" in summary.failures[0][1]
     assert store.counts("2025-W49") == {"sent": 7, "failed": 1}
+
+
+def test_outbox_options_follow_every_delivery_key(project: Project) -> None:
+    from digest.delivery.outbox import OutboxOptions
+
+    settings = project.settings(
+        DIGEST_DELIVERY_CONNECTIONS="3", DIGEST_DELIVERY_RATE_PER_SECOND="2.5",
+        DIGEST_DELIVERY_HOURLY_CAP="900", DIGEST_DELIVERY_MAX_ATTEMPTS="6",
+    )  # fmt: skip
+    options = OutboxOptions.from_settings(settings.delivery)
+    assert (options.connections, options.rate_per_second) == (3, 2.5)
+    assert (options.hourly_cap, options.max_attempts) == (900, 6)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import queue
 import threading
@@ -56,17 +57,8 @@ class OutboxOptions:
 
     @classmethod
     def from_settings(cls, delivery: DeliverySettings) -> OutboxOptions:
-        return cls(
-            connections=delivery.connections,
-            rate_per_second=delivery.rate_per_second,
-            hourly_cap=delivery.hourly_cap,
-            max_per_connection=delivery.max_per_connection,
-            max_attempts=delivery.max_attempts,
-            backoff=delivery.backoff,
-            backoff_max=delivery.backoff_max,
-            max_consecutive_failures=delivery.max_consecutive_failures,
-            hard_bounce_limit=delivery.hard_bounce_limit,
-        )
+        """The [delivery] keys of the same names; the loop never reads config itself."""
+        return cls(**{f.name: getattr(delivery, f.name) for f in dataclasses.fields(cls)})
 
     def delay(self, attempt: int) -> float:
         """Wait before try `attempt + 1`: backoff, 2×backoff, 4×… up to backoff_max."""
