@@ -155,25 +155,29 @@ def throughput(readers: int) -> dict[str, float]:
 # -- 2. parallel connections against a slow sink --------------------------------------
 
 
-def connections(count: int, readers: int, delay: float = 0.02) -> dict[str, float]:
+def timed_send(edition: Any, store: Any, port: int, count: int) -> float:
+    """Seconds `pipeline.send` takes over `count` connections to the sink on `port`."""
     from digest import pipeline
     from digest.delivery.outbox import OutboxOptions
     from digest.delivery.smtp import SmtpOptions, SmtpTransport
 
+    def make() -> SmtpTransport:
+        return SmtpTransport(SmtpOptions("127.0.0.1", port, "none"))
+
+    readers = len(store.subscribers("active"))
     options = OutboxOptions(connections=count, max_attempts=1)
+    start = time.perf_counter()
+    summary = pipeline.send(edition, store, make(), options=options, transport_factory=make)
+    elapsed = time.perf_counter() - start
+    assert summary.sent == readers, summary
+    return elapsed
+
+
+def connections(count: int, readers: int, delay: float = 0.02) -> dict[str, float]:
     with sink(delay) as port, project(readers) as (edition, store):
         for reader in store.subscribers("active")[:12]:  # type: ignore[attr-defined]
             edition.message_for(reader)  # type: ignore[attr-defined]  # render variants first
-
-        def make() -> SmtpTransport:
-            return SmtpTransport(SmtpOptions("127.0.0.1", port, "none"))
-
-        start = time.perf_counter()
-        summary = pipeline.send(
-            edition, store, make(), options=options, transport_factory=make,  # type: ignore[arg-type]
-        )  # fmt: skip
-        elapsed = time.perf_counter() - start
-    assert summary.sent == readers, summary
+        elapsed = timed_send(edition, store, port, count)
     ideal = count / delay
     return {
         "connections": count,
@@ -211,24 +215,12 @@ def ours_against_bare(count: int, readers: int, delay: float) -> dict[str, float
     what the outbox (rendering, SQLite commit per accept, retries) costs on top.
     """
     from digest import pipeline
-    from digest.delivery.outbox import OutboxOptions
-    from digest.delivery.smtp import SmtpOptions, SmtpTransport
 
-    options = OutboxOptions(connections=count, max_attempts=1)
     with sink(delay) as port, project(readers) as (edition, store):
         assert isinstance(edition, pipeline.Edition)
         messages = [edition.message_for(s) for s in store.subscribers("active")]  # type: ignore[attr-defined]
         bare = bare_smtplib(port, messages, count)
-
-        def make() -> SmtpTransport:
-            return SmtpTransport(SmtpOptions("127.0.0.1", port, "none"))
-
-        start = time.perf_counter()
-        summary = pipeline.send(
-            edition, store, make(), options=options, transport_factory=make,  # type: ignore[arg-type]
-        )  # fmt: skip
-        ours = time.perf_counter() - start
-    assert summary.sent == readers, summary
+        ours = timed_send(edition, store, port, count)
     return {
         "connections": count,
         "delay_ms": delay * 1000,
