@@ -137,11 +137,8 @@ class StopAfter:
         self.inner.close()
 
 
-def test_interrupted_send_resumes_until_max_lateness(
-    project: Project, smtp_server: SmtpServer
-) -> None:
-    settings = project.settings(**smtp_env(smtp_server))
-    people = add_readers(settings, 7)
+def stopped_after_two(settings: Settings) -> DueReport:
+    """The period's automatic send, stopped (as by SIGTERM) after two messages."""
     stop = threading.Event()
     first = due(
         settings,
@@ -150,6 +147,15 @@ def test_interrupted_send_resumes_until_max_lateness(
         stop=stop,
     )
     assert first.result is not None and first.result.stopped
+    return first
+
+
+def test_interrupted_send_resumes_until_max_lateness(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    people = add_readers(settings, 7)
+    first = stopped_after_two(settings)
     assert first.result.counts == {"sent": 2, "pending": 5}
     assert issue_row(settings, "2025-W49") is not None
     assert len(recipients(smtp_server)) == 2
@@ -490,14 +496,7 @@ def test_a_resumed_automatic_send_keeps_the_issues_feed_items(
     feed.write_bytes((FIXTURES / "feeds" / "defence-news.rss").read_bytes())
     settings = project.settings(DIGEST_FEEDS_URLS=str(feed), **smtp_env(smtp_server))
     add_readers(settings, 4)
-    stop = threading.Event()
-    first = due(
-        settings,
-        FIRE + dt.timedelta(minutes=1),
-        transport=StopAfter(make_transport(settings), 2, stop),
-        stop=stop,
-    )
-    assert first.result is not None and first.result.stopped
+    stopped_after_two(settings)
     resumed = due(settings, FIRE + dt.timedelta(hours=1))
     assert resumed.result is not None and resumed.result.summary.sent == 2
     with smtp_server.handler.lock:
