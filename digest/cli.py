@@ -17,6 +17,7 @@ from digest.commands.preview import preview
 from digest.commands.schedule import schedule
 from digest.commands.serve import serve
 from digest.commands.status import status
+from digest.commands.store import store
 from digest.commands.subscribers import subscribers
 
 
@@ -42,6 +43,7 @@ cli.add_command(check)
 cli.add_command(serve)
 cli.add_command(status)
 cli.add_command(bounces)
+cli.add_command(store)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.errors import ConfigError
@@ -55,7 +56,15 @@ class FeedsSettings:
 
 @dataclass(frozen=True)
 class StoreSettings:
+    url: str = "sqlite:///subscribers/digest.db"
+    password_env: str = "DIGEST_STORE_PASSWORD"
     path: Path = Path("subscribers/digest.db")
+    """The SQLite file of a `sqlite:` url (resolved from it; an older config's `path`
+    key still works when it gives no url)."""
+
+    @property
+    def engine(self) -> str:
+        return "sqlite" if self.url.startswith("sqlite:") else "postgresql"
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class DeliverySettings:
     backoff_max: float = 600.0
     max_consecutive_failures: int = 20
     hard_bounce_limit: int = 1
+    lease_seconds: float = 120.0
     feedback_id: str = "{issue}:{variant}:digest"
 
 
@@ -222,6 +232,10 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
         table = {**table, **_env_overrides(name, cls, environ)}
         sections[name] = _build_section(path, base, name, cls, table)
 
+    sections["store"] = _resolve_store(
+        path, base, sections["store"], set(raw.get("store", {})),
+        set(_env_overrides("store", StoreSettings, environ)),
+    )  # fmt: skip
     themes = _parse_themes(path, raw.get("themes", []), sections["newsletter"].languages)
     settings = Settings(path=path, themes=themes, environ=environ, **sections)
     _check(settings)
@@ -345,6 +359,47 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
     return tuple(sorted(themes, key=lambda t: (t.order, t.id)))
 
 
+def _resolve_store(
+    path: Path, base: Path, store: StoreSettings, in_file: set[str], in_env: set[str]
+) -> StoreSettings:
+    """`[store] url` -> the engine and, for SQLite, the file (relative to the config).
+
+    An older config's `path` key still works alone; the environment (DIGEST_STORE_URL or
+    DIGEST_STORE_PATH) overrides the file."""
+    where = f"{path}: [store] url"
+    if "url" in in_file and "path" in in_file:
+        raise ConfigError(f"{path}: [store] path and url: give only url")
+    if ("path" in in_env and "url" not in in_env) or "url" not in in_file | in_env:
+        return dataclasses.replace(store, url=f"sqlite:///{store.path}")
+    url = store.url
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        rest = url[len("sqlite://") :]
+        if parts.netloc or not rest.startswith("/") or len(rest) < 2:
+            raise ConfigError(
+                f'{where}: a SQLite url looks like "sqlite:///subscribers/digest.db" '
+                f'(relative) or "sqlite:////var/lib/digest/digest.db" (absolute), got {url!r}'
+            )
+        file = Path(rest[1:]).expanduser()
+        return dataclasses.replace(store, path=file if file.is_absolute() else base / file)
+    if parts.scheme in ("postgresql", "postgres"):
+        if parts.password is not None:
+            raise ConfigError(
+                f"{where}: holds a password; remove it and set the environment variable "
+                f"named by [store] password_env ({store.password_env}) instead"
+            )
+        if not parts.path.strip("/"):
+            raise ConfigError(
+                f'{where}: name the database, as in "postgresql://digest@db.example.org/digest"'
+            )
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ConfigError(f"{where}: the port of {url!r} is not a number") from None
+        return store
+    raise ConfigError(f'{where}: must start with "sqlite:///" or "postgresql://", got {url!r}')
+
+
 def _check(settings: Settings) -> None:
     path, news = settings.path, settings.newsletter
     try:
@@ -435,6 +490,8 @@ def _check_delivery(settings: Settings) -> None:
     for key, least in minimums.items():
         if getattr(delivery, key) < least:
             raise ConfigError(f"{path}: [delivery] {key}: must be at least {least}")
+    if delivery.lease_seconds < 1:
+        raise ConfigError(f"{path}: [delivery] lease_seconds: must be at least 1")
     for key in ("rate_per_second", "backoff", "backoff_max"):
         if getattr(delivery, key) < 0:
             raise ConfigError(f"{path}: [delivery] {key}: must not be negative")

@@ -18,7 +18,7 @@ from digest.models import Entry, Issue
 from digest.sources.feed import FeedCache, FeedError, Fetcher, fetch_url, load_feed
 from digest.sources.markdown import load_entries
 from digest.sources.problems import Problem
-from digest.store import Store
+from digest.store import Store, open_store
 
 
 def markdown_entries(settings: Settings) -> tuple[list[Entry], list[Problem]]:
@@ -103,7 +103,7 @@ def gather_entries(
     if not settings.feeds.urls:
         return collect_entries(settings)
     if store is None:
-        with Store(settings.store.path) as opened:
+        with open_store(settings) as opened:
             return gather_entries(settings, day, opened, fetch)
     key = issue_key(day) if day is not None else None
     return collect_entries(settings, store, store.published_feed_items(), key, fetch)

@@ -20,11 +20,11 @@ from digest.checks import check_line, issue_checks
 from digest.config import Settings
 from digest.delivery.outbox import SendSummary
 from digest.delivery.transport import Transport
-from digest.due import Action, IssueState, NextFire, current_period, decide
+from digest.due import Action, IssueState, NextFire, Period, current_period, decide
 from digest.entries import record_published
 from digest.errors import NotSentError, SendBusyError
-from digest.sendlock import holder, lock_path, send_lock
-from digest.store import Store
+from digest.store import Store, open_store
+from digest.store.locks import issue_lock, lock_holder
 
 Checks = Callable[[pipeline.Edition], Sequence[str]]
 
@@ -88,8 +88,8 @@ def run_send(
     """
     settings = edition.settings
     with (
-        send_lock(settings.store.path, edition.issue.key, settings.schedule.lock_wait_seconds),
-        Store(settings.store.path) as store,
+        open_store(settings) as store,
+        issue_lock(store, edition.issue.key, settings.schedule.lock_wait_seconds, shared=True),
     ):
         return send_edition(edition, store, transport, stop, on_sent)
 
@@ -112,12 +112,22 @@ def run_if_due(
     """
     plan = settings.schedule
     period = current_period(next_fire, now, settings.tz, plan.week)
-    key = period.issue_key
+    with open_store(settings) as store:
+        return _run_if_due(settings, store, period, now, transport, stop, checks)
+
+
+def _run_if_due(
+    settings: Settings,
+    store: Store,
+    period: Period,
+    now: dt.datetime,
+    transport: Transport | None,
+    stop: threading.Event | None,
+    checks: Checks,
+) -> DueReport:
+    plan, key = settings.schedule, period.issue_key
     try:
-        with (
-            send_lock(settings.store.path, key, plan.lock_wait_seconds),
-            Store(settings.store.path) as store,
-        ):
+        with issue_lock(store, key, plan.lock_wait_seconds) as lock:
             decision = decide(
                 period,
                 now,
@@ -141,11 +151,12 @@ def run_if_due(
             edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
             if decision.action is Action.SEND:
                 _stop_on_check_errors(key, checks(edition))
+            lock.share()  # decided: other senders may help with the outbox now
             result = send_edition(edition, store, transport, stop)
             return DueReport(decision.reason, result)
     except SendBusyError:
         # The holder is sending this very issue: when it ends the period is served.
-        who = holder(lock_path(settings.store.path, key))
+        who = lock_holder(store, key)
         return DueReport(f"issue {key} is being sent by {who}: nothing to do here")
 
 

@@ -356,6 +356,6 @@ def send(
     finally:
         for each in transports:
             each.close()
-    if not store.pending(issue.key):
+    if not store.has_pending(issue.key):
         store.complete_issue(issue.key)
     return summary

@@ -129,3 +129,53 @@ def smtp_server() -> Iterator[SmtpServer]:
     """A real aiosmtpd server on 127.0.0.1, plain SMTP, recording what it accepts."""
     with smtp_serving(RecordingHandler()) as server:
         yield server
+
+
+# -- PostgreSQL: one throwaway cluster per test session, a fresh database per test ------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """The session's PostgreSQL cluster; skips the test without PostgreSQL (fails instead
+    when DIGEST_REQUIRE_POSTGRES=1, as in CI)."""
+    from tests import pgcluster
+
+    with pgcluster.cluster() as found:
+        yield found
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@dataclass
+class PgDatabase:
+    url: str
+    password: str
+
+    def environ(self) -> dict[str, str]:
+        """What a `digest` process needs to use this database as its store."""
+        return {"DIGEST_STORE_URL": self.url, "DIGEST_STORE_PASSWORD": self.password}
+
+
+@pytest.fixture
+def pg_database(pg_cluster: Any) -> Iterator[PgDatabase]:
+    if pg_cluster is None:
+        pytest.skip("PostgreSQL is not installed (DIGEST_REQUIRE_POSTGRES=1 makes this fail)")
+    name = f"digest_test_{next(_databases)}"
+    url = pg_cluster.create_database(name)
+    try:
+        yield PgDatabase(url, pg_cluster.password)
+    finally:
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where a store under test lives: a SQLite file, then a PostgreSQL database."""
+    from digest.store import Target
+    from digest.store.engine import sqlite_target
+
+    if request.param == "sqlite":
+        return sqlite_target(tmp_path / "store.db")
+    database: PgDatabase = request.getfixturevalue("pg_database")
+    return Target(database.url, password=database.password)

@@ -9,7 +9,7 @@ import click
 from digest.commands import config_option, settings_from_context
 from digest.delivery.bounces import process as process_bounces
 from digest.pipeline import make_signer
-from digest.store import Store
+from digest.store import open_store
 
 
 @click.group()
@@ -40,7 +40,7 @@ def process(path: Path) -> None:
       digest bounces process /var/mail/bounces.mbox
     """
     settings = settings_from_context()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         summary = process_bounces(
             path,
             store,

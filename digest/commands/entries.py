@@ -14,7 +14,7 @@ from digest.entries import gather_entries
 from digest.imports import ImportResult, import_feed, import_pasted, looks_like_feed
 from digest.models import BRIEF_THEME_ID
 from digest.sources.feed import is_url
-from digest.store import Store
+from digest.store import open_store
 from digest.themes import classify
 
 
@@ -52,7 +52,7 @@ def import_entries(
         for option, given in (("--date", day), ("--language", language)):
             if given is not None:
                 raise click.UsageError(f"{option} applies to a pasted text only, not a feed")
-        with Store(settings.store.path) as store:
+        with open_store(settings) as store:
             result = import_feed(
                 settings,
                 source_file,

@@ -23,7 +23,7 @@ from digest.config import Settings
 from digest.delivery.outbox import SendSummary
 from digest.errors import DigestError
 from digest.schedule import next_fire_for
-from digest.store import Store
+from digest.store import open_store
 
 EX_TEMPFAIL = 75
 """sysexits: try again later (rows are still pending)."""
@@ -129,7 +129,7 @@ def send(
     else:
         edition = edition_for(settings, day)
         if dry_run:
-            with Store(settings.store.path) as store:
+            with open_store(settings) as store:
                 show_plan(edition.issue.key, pipeline.plan(edition, store))
             return
         stop_on_check_errors(settings, edition, force)
@@ -149,7 +149,7 @@ def send_with_progress(edition: pipeline.Edition) -> tuple[SendSummary, dict[str
     if not sys.stdout.isatty():
         result = jobs.run_send(edition)
         return result.summary, result.counts
-    with Store(edition.settings.store.path) as store:
+    with open_store(edition.settings) as store:
         counts = store.counts(edition.issue.key)
         total = counts.get("pending") if counts else store.count_subscribers("active")
     started = time.monotonic()

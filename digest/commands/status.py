@@ -7,7 +7,7 @@ import json
 import click
 
 from digest.commands import config_option, settings_from_context
-from digest.store import Store
+from digest.store import open_store
 
 
 @click.command()
@@ -29,7 +29,7 @@ def status(as_json: bool, limit: int) -> None:
       digest status --json --limit 3
     """
     settings = settings_from_context()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         rows = store.issue_statuses(limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -14,7 +14,7 @@ from digest.commands import config_option, settings_from_context
 from digest.config import Settings
 from digest.errors import SubscriberError
 from digest.models import Subscriber
-from digest.store import STATUSES, Store, SubscriberRecord
+from digest.store import STATUSES, Store, SubscriberRecord, open_store
 from digest.subscribers import (
     FORMATS,
     Vocabulary,
@@ -85,7 +85,7 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
         r if r.consent_source else dataclasses.replace(r, consent_source=source)
         for r in parsed.records
     ]
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         counts = store.import_records(records)
     click.echo(
         f"imported {counts.added + counts.updated + counts.unchanged} subscriber(s) from "
@@ -111,7 +111,7 @@ def export_subscribers(csv_file: Path, status: str | None) -> None:
       digest subscribers export --status active - | head
     """
     settings = settings_from_context()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         text = export_csv(store.records(status))
     if str(csv_file) == "-":
         sys.stdout.write(text)
@@ -151,7 +151,7 @@ def add_subscriber(email: str, name: str, language: str, themes: str, consent: s
     except ValueError as exc:
         raise SubscriberError(f"{email}: {exc}") from None
     record = SubscriberRecord(subscriber, status="active", consent_source=consent)
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         counts = store.import_records([record])
         stored = store.record_by_email(subscriber.email)
     verb = "added" if counts.added else "updated"
@@ -172,7 +172,7 @@ def remove_subscriber(email: str, erase: bool) -> None:
       digest subscribers remove --erase ana@example.org
     """
     settings = settings_from_context()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         found = _find(store, email)
         if erase:
             store.erase(found.subscriber.id)
@@ -194,7 +194,7 @@ def list_subscribers(as_json: bool, status: str | None) -> None:
       digest subscribers list --json
     """
     settings = settings_from_context()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         rows = store.records(status)
     if as_json:
         click.echo(json.dumps([record_data(r) for r in rows], ensure_ascii=False, indent=2))
@@ -218,7 +218,7 @@ def show_subscriber(email: str, as_json: bool) -> None:
       digest subscribers show ana@example.org --json
     """
     settings = settings_from_context()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         data = record_data(_find(store, email))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))

@@ -1,9 +1,12 @@
 """The send loop: N workers drain an issue's pending outbox rows through transports.
 
-Crash safety comes from the rows, not from this loop: each worker owns its SQLite
+Crash safety comes from the rows, not from this loop: each worker owns its store
 connection and commits a row the moment its server accepted the message, so a kill -9
-re-sends at most the messages in flight (one per connection). Rows are read in pages
-by subscriber id, so memory does not grow with the list.
+re-sends at most the messages in flight (one per connection). Rows are claimed in small
+batches with a lease (digest/store/outbox.py), so memory does not grow with the list and
+senders on several hosts can share one issue: a heartbeat renews this sender's lease,
+and when nothing is left to claim the sender waits for the leases of others to run out
+(a killed sender's rows) before it ends, so the issue completes while one sender lives.
 
 Retries stay inside the worker that hit them: a 4xx reply or a dropped connection is
 retried on the same row after an exponential backoff, while the other connections go
@@ -19,12 +22,14 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
+import os
 import queue
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from digest.config import DeliverySettings
 from digest.delivery.transport import Transport
@@ -54,6 +59,7 @@ class OutboxOptions:
     backoff_max: float = 600.0
     max_consecutive_failures: int = 20
     hard_bounce_limit: int = 1
+    lease_seconds: float = 120.0
 
     @classmethod
     def from_settings(cls, delivery: DeliverySettings) -> OutboxOptions:
@@ -202,12 +208,9 @@ class _Outgoing:
     message: Message
 
 
-def _worker(run: _Run, store_path: Path, transport: Transport) -> None:
-    store = Store(store_path)
-    # WAL with synchronous=NORMAL: a commit survives a crash of this process (kill -9)
-    # without an fsync per message; only a power cut can undo the last commits, which
-    # re-sends those messages and never skips anyone.
-    store.db.execute("PRAGMA synchronous=NORMAL")
+def _worker(run: _Run, opened: Store, transport: Transport) -> None:
+    store = opened.reopen()
+    store.db.relax_durability()
     on_connection = 0
     try:
         while not run.halted():
@@ -332,14 +335,23 @@ def deliver(
         ]
     limiter = RateLimiter(options.rate_per_second, options.hourly_cap, clock(), earlier)
     run = _Run(issue_key, options, summary, limiter, clock, on_progress, halt)
+    claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if store.engine == "sqlite":
+        store.release_claims(issue_key)  # one host, under the issue's flock: all stale
     threads = [
-        threading.Thread(target=_worker, args=(run, store.path, transport), name=f"outbox-{i}")
+        threading.Thread(target=_worker, args=(run, store, transport), name=f"outbox-{i}")
         for i, transport in enumerate(transports)
     ]
+    beat = threading.Event()
+    if store.engine != "sqlite":
+        threads.append(
+            threading.Thread(target=_heartbeat, args=(run, store, claimer, beat), name="lease")
+        )
     for thread in threads:
         thread.start()
+    batch = min(PAGE, max(16, 4 * len(transports)))
     try:
-        for row, current in _pending_pages(store, issue_key):
+        for row, current in _claimed(run, store, claimer, batch):
             if run.halted():
                 break
             if current is None or current.status != "active":
@@ -357,10 +369,25 @@ def deliver(
     except BaseException as exc:
         run.abort(exc)
     finally:
+        beat.set()
         _stop_workers(run, threads)
+        store.release_claims(issue_key, claimer)  # deferred rows: free for the next run
     if run.fatal is not None:
         raise run.fatal
     return summary
+
+
+def _heartbeat(run: _Run, opened: Store, claimer: str, done: threading.Event) -> None:
+    """Renew this sender's lease every third of it while the send runs."""
+    lease = run.options.lease_seconds
+    store = opened.reopen()
+    try:
+        while not done.wait(lease / 3):
+            store.renew_claims(run.issue_key, claimer, lease)
+    except BaseException as exc:
+        run.abort(exc)
+    finally:
+        store.close()
 
 
 def _stop_workers(run: _Run, threads: list[threading.Thread]) -> None:
@@ -402,11 +429,17 @@ def _put_end(run: _Run) -> None:
                     run.rows.get_nowait()
 
 
-def _pending_pages(store: Store, issue_key: str) -> Iterable[tuple[DeliveryRow, Subscriber | None]]:
-    after = -1
-    while True:
-        page = store.pending_with_subscribers(issue_key, after, PAGE)
-        if not page:
+def _claimed(
+    run: _Run, store: Store, claimer: str, batch: int
+) -> Iterable[tuple[DeliveryRow, Subscriber | None]]:
+    """Claimed rows, a batch at a time, until none is left to claim and no other sender
+    holds any (a killed sender's rows come back when their lease runs out)."""
+    while not run.halted():
+        page = store.claim(run.issue_key, claimer, batch, run.options.lease_seconds)
+        if page:
+            yield from page
+            continue
+        wait = store.lease_wait(run.issue_key, claimer)
+        if wait is None:
             return
-        yield from page
-        after = page[-1][0].subscriber_id
+        run.wait_until(run.clock() + min(max(wait, 0.1), 2.0))

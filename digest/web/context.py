@@ -1,8 +1,9 @@
 """What every subscriber page needs from the app: settings, a store per request, the
 signer, a transport, and the rule for turning a link token into a subscriber.
 
-The store is opened per request and closed at teardown: SQLite connections are not
-shared between the threads of the server.
+The store is opened per request and closed at teardown: connections are not shared
+between the threads of the server. Nothing about subscribers lives in process memory
+(the subscribe limits are in the store), so several instances behave as one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from digest.config import Settings
 from digest.delivery.transport import Transport
 from digest.errors import TokenError
 from digest.pipeline import make_transport
-from digest.store import Store, SubscriberRecord
+from digest.store import Store, SubscriberRecord, open_store
 from digest.tokens import Signer, binds
 from digest.web.i18n import set_language, t
 from digest.web.ratelimit import SubscribeLimiter
@@ -38,7 +39,7 @@ def limiter() -> SubscribeLimiter:
 
 def store() -> Store:
     if "digest_store" not in g:
-        g.digest_store = Store(settings().store.path)
+        g.digest_store = open_store(settings())
     opened: Store = g.digest_store
     return opened
 
@@ -54,7 +55,9 @@ def close_store(_exc: BaseException | None = None) -> None:
 
 
 def install(app: Flask) -> None:
-    app.config["DIGEST_LIMITER"] = SubscribeLimiter(settings_of(app).serve.subscribe_per_hour)
+    app.config["DIGEST_LIMITER"] = SubscribeLimiter(
+        settings_of(app).serve.subscribe_per_hour, store
+    )
     app.teardown_appcontext(close_store)
 
 

@@ -23,7 +23,7 @@ from digest.config import Settings
 from digest.errors import DigestError
 from digest.models import Variant
 from digest.render.variant import CompiledVariant, parse_variant
-from digest.store import Store
+from digest.store import open_store
 
 blueprint = Blueprint("preview", __name__, url_prefix="/preview")
 
@@ -106,9 +106,9 @@ def theme_sets(settings: Settings) -> list[frozenset[str]]:
     """All themes, each theme alone, then the sets subscribers actually chose."""
     sets: list[frozenset[str]] = [frozenset()]
     sets += [frozenset({t.id}) for t in settings.themes]
-    if settings.store.path.exists():
+    if settings.store.engine != "sqlite" or settings.store.path.exists():
         all_ids = frozenset(t.id for t in settings.themes)
-        with Store(settings.store.path) as store:  # one row per distinct choice
+        with open_store(settings) as store:  # one row per distinct choice
             chosen = {c if c != all_ids else frozenset() for c in store.theme_choices("active")}
         sets += sorted(chosen - set(sets), key=lambda s: sorted(s))
     return sets

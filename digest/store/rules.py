@@ -1,0 +1,54 @@
+"""The store's rules as pure functions: the modules call them, tests read them plainly.
+
+No SQL here and no clock: values in, decision out.
+"""
+
+from __future__ import annotations
+
+NO_MORE = ("unsubscribed", "complained")
+"""Statuses only the person can undo: an import or a form never turns them back."""
+
+
+def imported_status(stored: str, given: str | None) -> tuple[str, bool]:
+    """The status an import leaves, and whether it kept someone out.
+
+    Never resubscribe: a person who unsubscribed or complained stays so, whatever an old
+    list says.
+    """
+    wanted = given or stored
+    if stored in NO_MORE and wanted in ("active", "pending"):
+        return stored, True
+    return wanted, False
+
+
+def signup_refreshes(stored: str | None) -> bool:
+    """Whether a sign-up form may (re)write a row: never an active subscriber's (a
+    stranger must not change someone's choices); anyone else becomes pending again."""
+    return stored != "active"
+
+
+def bounce_status(
+    kind: str,
+    hard_bounces: int,
+    soft_bounces: int,
+    *,
+    hard_limit: int,
+    soft_limit: int,
+    on_complaint: str,
+) -> str | None:
+    """The status a counted bounce or complaint leads to, or None to leave it.
+
+    `hard_bounces` and `soft_bounces` already include this event. A complaint
+    unsubscribes at once (unless the desk chose to ignore them); bounces mark the
+    address bounced at the limits (`soft_limit` 0: soft bounces never do).
+    """
+    if kind == "complaint":
+        return "complained" if on_complaint == "complained" else None
+    if hard_bounces >= hard_limit or (soft_limit > 0 and soft_bounces >= soft_limit):
+        return "bounced"
+    return None
+
+
+def may_become(current: str) -> bool:
+    """Only someone still receiving (active, or pending confirmation) is marked down."""
+    return current in ("active", "pending")

@@ -1,0 +1,285 @@
+"""Subscribers: the list, sign-ups and confirmation, preferences, imports, erasure.
+
+Addresses are unique case-insensitively on both engines (SQLite: COLLATE NOCASE;
+PostgreSQL: a unique index on lower(email)); `_by_email` is the one place that knows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from digest.models import Subscriber
+from digest.store import rules
+from digest.store.base import StoreBase, now_text
+
+STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class SubscriberRecord:
+    """A row of `subscribers`: a subscriber with the bookkeeping an import, an export or a
+    data request needs.
+
+    None in status or a timestamp means "not given" (an import keeps the stored value).
+    """
+
+    subscriber: Subscriber
+    status: str | None = None
+    created_at: str | None = None
+    confirmed_at: str | None = None
+    unsubscribed_at: str | None = None
+    consent_source: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    given: frozenset[str] | None = None
+    """Which of name, language, themes the source had; None: all. An update keeps the
+    stored value of the others, so a file without a `themes` column wipes no choices."""
+
+
+@dataclass
+class ImportCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_out: int = 0
+    """Rows that would have re-subscribed someone who had unsubscribed or complained."""
+
+
+_IMPORTED_COLUMNS = ("name", "language", "themes", "status", "created_at", "confirmed_at",
+                     "unsubscribed_at", "consent_source", "attributes")  # fmt: skip
+
+
+def attributes_json(attributes: dict[str, Any]) -> str:
+    return json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+
+
+def themes_text(themes: frozenset[str]) -> str:
+    return "|".join(sorted(themes))
+
+
+def subscriber_of(row: Any) -> Subscriber:
+    return Subscriber(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        language=row["language"],
+        themes=frozenset(t for t in row["themes"].split("|") if t),
+        status=row["status"],
+    )
+
+
+def record_of(row: Any) -> SubscriberRecord:
+    return SubscriberRecord(
+        subscriber=subscriber_of(row),
+        status=row["status"],
+        created_at=row["created_at"],
+        confirmed_at=row["confirmed_at"],
+        unsubscribed_at=row["unsubscribed_at"],
+        consent_source=row["consent_source"],
+        attributes=json.loads(row["attributes"] or "{}"),
+    )
+
+
+class SubscriberQueries(StoreBase):
+    def _by_email(self, columns: str = "*") -> str:
+        return f"SELECT {columns} FROM subscribers WHERE {self.db.EMAIL_KEY} = {self.db.EMAIL_ARG}"
+
+    def upsert_subscribers(self, subscribers: Iterable[Subscriber], source: str) -> int:
+        """Insert or update by address (case-insensitive), all in one transaction."""
+        count = 0
+        now = now_text()
+        with self.transaction() as db:
+            for sub in subscribers:
+                db.execute(
+                    f"""
+                    INSERT INTO subscribers
+                        (email, name, language, themes, status, created_at, confirmed_at,
+                         consent_source)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT({db.EMAIL_KEY}) DO UPDATE SET
+                        name=excluded.name, language=excluded.language, themes=excluded.themes
+                    """,
+                    (sub.email, sub.name, sub.language, themes_text(sub.themes),
+                     sub.status, now, now if sub.status == "active" else None, source),
+                )  # fmt: skip
+                count += 1
+        return count
+
+    def subscribers(self, status: str | None = None) -> list[Subscriber]:
+        query = "SELECT * FROM subscribers"
+        args: tuple[str, ...] = ()
+        if status:
+            query += " WHERE status = ?"
+            args = (status,)
+        return [subscriber_of(row) for row in self.db.execute(query + " ORDER BY id", args)]
+
+    def subscriber(self, subscriber_id: int) -> Subscriber | None:
+        found = self.db.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
+        row = found.fetchone()
+        return subscriber_of(row) if row else None
+
+    def subscriber_by_email(self, email: str) -> Subscriber | None:
+        row = self.db.execute(self._by_email(), (email,)).fetchone()
+        return subscriber_of(row) if row else None
+
+    def iter_subscribers(self, status: str) -> Iterator[Subscriber]:
+        """Like subscribers(), a page at a time by id: freezing a long list stays small,
+        and no cursor stays open between pages (the caller may write meanwhile)."""
+        after = -1
+        while True:
+            rows = self.db.execute(
+                "SELECT * FROM subscribers WHERE status = ? AND id > ? ORDER BY id LIMIT ?",
+                (status, after, PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield subscriber_of(row)
+            after = rows[-1]["id"]
+
+    def record(self, subscriber_id: int) -> SubscriberRecord | None:
+        found = self.db.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
+        row = found.fetchone()
+        return record_of(row) if row else None
+
+    def record_by_email(self, email: str) -> SubscriberRecord | None:
+        row = self.db.execute(self._by_email(), (email,)).fetchone()
+        return record_of(row) if row else None
+
+    def records(self, status: str | None = None) -> list[SubscriberRecord]:
+        query = "SELECT * FROM subscribers"
+        args: tuple[str, ...] = ()
+        if status:
+            query, args = query + " WHERE status = ?", (status,)
+        return [record_of(row) for row in self.db.execute(query + " ORDER BY id", args)]
+
+    def import_records(self, records: Iterable[SubscriberRecord]) -> ImportCounts:
+        """Insert or update by address, all in one transaction (all-or-nothing).
+
+        Fields a record leaves as None keep the stored value. An import never turns an
+        address the store has as unsubscribed or complained back into a recipient
+        (`rules.imported_status`).
+        """
+        counts = ImportCounts()
+        now = now_text()
+        with self.transaction() as db:
+            for rec in records:
+                sub = rec.subscriber
+                found = db.execute(self._by_email(), (sub.email,)).fetchone()
+                themes = themes_text(sub.themes)
+                attributes = attributes_json(rec.attributes)
+                if found is None:
+                    status = rec.status or "active"
+                    db.execute(
+                        """INSERT INTO subscribers (email, name, language, themes, status,
+                               created_at, confirmed_at, unsubscribed_at, consent_source,
+                               attributes)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        (sub.email, sub.name, sub.language, themes, status,
+                         rec.created_at or now,
+                         rec.confirmed_at or (now if status == "active" else None),
+                         rec.unsubscribed_at, rec.consent_source, attributes),
+                    )  # fmt: skip
+                    counts.added += 1
+                    continue
+                status, kept_out = rules.imported_status(found["status"], rec.status)
+                counts.kept_out += kept_out
+                merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
+                given = rec.given
+                if given is not None:
+                    themes = themes if "themes" in given else found["themes"]
+                name = sub.name if given is None or "name" in given else found["name"]
+                language = (
+                    sub.language if given is None or "language" in given else found["language"]
+                )
+                values = (name, language, themes, status,
+                          rec.created_at or found["created_at"],
+                          rec.confirmed_at or found["confirmed_at"],
+                          rec.unsubscribed_at or found["unsubscribed_at"],
+                          rec.consent_source or found["consent_source"],
+                          attributes_json(merged))  # fmt: skip
+                if values == tuple(found[c] for c in _IMPORTED_COLUMNS):
+                    counts.unchanged += 1  # a re-import of the same list says so
+                    continue
+                db.execute(
+                    """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
+                           created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
+                           consent_source = ?, attributes = ?
+                       WHERE id = ?""",
+                    (*values, found["id"]),
+                )
+                counts.updated += 1
+        return counts
+
+    def add_pending(self, subscriber: Subscriber, consent_source: str) -> SubscriberRecord:
+        """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
+
+        An active subscriber is left as is (`rules.signup_refreshes`); anyone else
+        becomes pending with the new choices.
+        """
+        now = now_text()
+        with self.transaction() as db:
+            found = db.execute(self._by_email(), (subscriber.email,)).fetchone()
+            themes = themes_text(subscriber.themes)
+            if found is None:
+                db.execute(
+                    f"""INSERT INTO subscribers (email, name, language, themes, status,
+                           created_at, consent_source)
+                       VALUES (?, ?, ?, ?, 'pending', ?, ?)
+                       ON CONFLICT ({db.EMAIL_KEY}) DO NOTHING""",
+                    (subscriber.email, subscriber.name, subscriber.language, themes, now,
+                     consent_source),
+                )  # fmt: skip
+            elif rules.signup_refreshes(found["status"]):
+                db.execute(
+                    """UPDATE subscribers SET name = ?, language = ?, themes = ?,
+                           status = 'pending', consent_source = ? WHERE id = ?""",
+                    (subscriber.name, subscriber.language, themes, consent_source,
+                     found["id"]),
+                )  # fmt: skip
+            row = db.execute(self._by_email(), (subscriber.email,)).fetchone()
+        return record_of(row)
+
+    def confirm(self, subscriber_id: int) -> bool:
+        """Pending -> active (double opt-in). True if it changed; confirming twice is a no-op."""
+        changed = self.db.execute(
+            """UPDATE subscribers SET status = 'active', confirmed_at = ?, unsubscribed_at = NULL
+               WHERE id = ? AND status = 'pending'""",
+            (now_text(), subscriber_id),
+        ).rowcount
+        return bool(changed)
+
+    def unsubscribe(self, subscriber_id: int) -> bool:
+        changed = self.db.execute(
+            """UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?
+               WHERE id = ? AND status != 'unsubscribed'""",
+            (now_text(), subscriber_id),
+        ).rowcount
+        return bool(changed)
+
+    def set_preferences(self, subscriber_id: int, language: str, themes: frozenset[str]) -> None:
+        self.db.execute(
+            "UPDATE subscribers SET language = ?, themes = ? WHERE id = ?",
+            (language, themes_text(themes), subscriber_id),
+        )
+
+    def erase(self, subscriber_id: int) -> bool:
+        """Delete the subscriber and blank their address in the outbox (right to erasure)."""
+        with self.transaction() as db:
+            db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
+            deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        return bool(deleted.rowcount)
+
+    def count_subscribers(self, status: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = ?", (status,))
+        return int(row.fetchone()[0])
+
+    def theme_choices(self, status: str = "active") -> set[frozenset[str]]:
+        """The distinct theme sets subscribers chose (empty: all themes)."""
+        rows = self.db.execute(
+            "SELECT DISTINCT themes FROM subscribers WHERE status = ?", (status,)
+        )
+        return {frozenset(t for t in row[0].split("|") if t) for row in rows}

@@ -1,0 +1,242 @@
+"""The store on both engines (SQLite file, PostgreSQL database): one parametrized fixture,
+the same assertions. Without PostgreSQL the second half skips, unless
+DIGEST_REQUIRE_POSTGRES=1."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from digest.errors import SendBusyError
+from digest.models import Subscriber
+from digest.store import Store, StoreError, SubscriberRecord, Target
+from digest.store import rules
+from digest.store.engine import open_engine
+from digest.store.locks import issue_lock
+from digest.store.migrations import LATEST, MIGRATIONS, Migration, migrate, version
+
+
+def _sub(email: str, name: str = "", status: str = "active") -> Subscriber:
+    return Subscriber(email, name, "en", frozenset(), status=status)
+
+
+@pytest.fixture
+def store(store_target: Target) -> Any:
+    with Store(store_target) as opened:
+        yield opened
+
+
+def test_an_empty_store_is_created_at_the_latest_schema(store: Store) -> None:
+    assert version(store.db) == LATEST
+    assert {"subscribers", "issues", "deliveries", "feed_cache", "feed_items",
+            "bounce_events", "rate_limits"} <= set(store.db.tables())  # fmt: skip
+
+
+def test_a_store_at_the_previous_schema_is_upgraded_keeping_its_rows(
+    store_target: Target,
+) -> None:
+    previous = MIGRATIONS[:3]  # the schema of the release before several senders
+    db = open_engine(store_target)
+    migrate(db, previous)
+    db.execute(
+        "INSERT INTO subscribers (email, language, created_at) VALUES ('Old@Example.org', "
+        "'en', '2025-01-01T00:00:00+00:00')"
+    )
+    db.execute("INSERT INTO issues (key, number, volume, created_at) VALUES ('2025-W01',1,1,'x')")
+    db.execute(
+        "INSERT INTO deliveries (issue_key, subscriber_id, email, updated_at) "
+        "VALUES ('2025-W01', 1, 'Old@Example.org', 'x')"
+    )
+    db.close()
+    with Store(store_target) as store:
+        assert version(store.db) == LATEST
+        assert store.subscriber_by_email("old@example.org") is not None
+        claimed = store.claim("2025-W01", "me", 10, 60)
+        assert [row.email for row, _ in claimed] == ["Old@Example.org"]
+
+
+def test_a_failing_migration_leaves_the_store_as_it_was(store_target: Target) -> None:
+    db = open_engine(store_target)
+    migrate(db, MIGRATIONS[:3])
+    broken = Migration(
+        sqlite="CREATE TABLE half (x INTEGER); SELECT no_such_function()",
+        postgresql="CREATE TABLE half (x INTEGER); SELECT no_such_function()",
+    )
+    with pytest.raises(Exception, match="no_such_function|no such function"):
+        migrate(db, (*MIGRATIONS, broken))
+    assert version(db) == 3
+    assert "half" not in db.tables()
+    assert "rate_limits" not in db.tables()  # step 4 rolled back with the broken step 5
+    db.close()
+
+
+def test_a_store_newer_than_the_code_is_refused_untouched(store_target: Target) -> None:
+    db = open_engine(store_target)
+    migrate(db, (*MIGRATIONS, Migration("CREATE TABLE later (x INTEGER)",
+                                        "CREATE TABLE later (x INTEGER)")))  # fmt: skip
+    db.close()
+    with pytest.raises(StoreError, match=rf"schema v{LATEST + 1} is newer .*upgrade digest"):
+        Store(store_target)
+    db = open_engine(store_target)
+    assert version(db) == LATEST + 1
+    db.close()
+
+
+def test_addresses_are_unique_whatever_their_case(store: Store) -> None:
+    store.upsert_subscribers([_sub("Ann@Example.org", "Ann")], "test")
+    store.upsert_subscribers([_sub("ann@example.ORG", "Anne")], "test")
+    assert [s.name for s in store.subscribers()] == ["Anne"]
+    found = store.record_by_email("ANN@example.org")
+    assert found is not None and found.subscriber.email == "Ann@Example.org"
+
+
+def test_an_import_never_resubscribes_who_said_no(store: Store) -> None:
+    store.upsert_subscribers([_sub("a@example.org"), _sub("b@example.org")], "test")
+    a = store.subscriber_by_email("a@example.org")
+    assert a is not None and store.unsubscribe(a.id)
+    counts = store.import_records(
+        [SubscriberRecord(_sub("A@example.org"), status="active"),
+         SubscriberRecord(_sub("c@example.org"), status="active")]
+    )  # fmt: skip
+    assert (counts.added, counts.kept_out) == (1, 1)
+    assert store.count_subscribers("unsubscribed") == 1
+    assert store.count_subscribers("active") == 2
+
+
+def test_sign_up_confirm_and_erase(store: Store) -> None:
+    record = store.add_pending(_sub("new@example.org", "New"), "form")
+    assert record.status == "pending"
+    assert store.confirm(record.subscriber.id) and not store.confirm(record.subscriber.id)
+    again = store.add_pending(_sub("NEW@example.org", "Stranger"), "form")
+    assert again.subscriber.name == "New" and again.status == "active"
+    store.freeze_issue("2025-W02", 2, 1, [(again.subscriber, "en")])
+    assert store.erase(again.subscriber.id)
+    assert store.record(again.subscriber.id) is None
+    assert [row.email for row in store.deliveries("2025-W02")] == [""]
+
+
+def _frozen(store: Store, count: int, key: str = "2025-W10") -> list[Subscriber]:
+    store.upsert_subscribers([_sub(f"r{i}@example.org") for i in range(count)], "test")
+    subs = store.subscribers("active")
+    assert store.freeze_issue(key, 10, 1, [(s, "en") for s in subs])
+    assert not store.freeze_issue(key, 10, 1, [(s, "en") for s in subs])  # frozen once
+    return subs
+
+
+def test_two_senders_claim_disjoint_rows_until_none_is_left(
+    store: Store, store_target: Target
+) -> None:
+    _frozen(store, 25)
+    with Store(store_target) as other:
+        seen: list[int] = []
+        while True:
+            first = store.claim("2025-W10", "a", 4, 60)
+            second = other.claim("2025-W10", "b", 4, 60)
+            if not first and not second:
+                break
+            for row, current in first + second:
+                assert current is not None and current.email == row.email
+                seen.append(row.subscriber_id)
+        assert sorted(seen) == sorted(set(seen)) and len(seen) == 25
+        assert other.lease_wait("2025-W10", "b") is not None  # a's rows are still leased
+
+
+def test_a_dead_senders_rows_are_claimed_again_when_its_lease_runs_out(store: Store) -> None:
+    _frozen(store, 3)
+    taken = store.claim("2025-W10", "dead", 10, 0.0)  # a lease that has already run out
+    assert len(taken) == 3
+    assert store.lease_wait("2025-W10", "live") == 0.0
+    again = store.claim("2025-W10", "live", 10, 60)
+    assert [r.subscriber_id for r, _ in again] == [r.subscriber_id for r, _ in taken]
+    assert store.claim("2025-W10", "third", 10, 60) == []  # live lease: nobody else
+
+
+def test_sent_rows_are_never_claimed_and_released_rows_are(store: Store) -> None:
+    _frozen(store, 3)
+    rows = store.claim("2025-W10", "a", 10, 60)
+    store.mark("2025-W10", rows[0][0].subscriber_id, "sent", "<m@x>", "250 ok")
+    assert store.renew_claims("2025-W10", "a", 60) == 2
+    assert store.release_claims("2025-W10", "a") == 2
+    again = store.claim("2025-W10", "b", 10, 60)
+    assert [r.subscriber_id for r, _ in again] == [r.subscriber_id for r, _ in rows[1:]]
+    assert store.counts("2025-W10") == {"sent": 1, "pending": 2}
+
+
+def test_a_bounce_is_counted_once_and_marks_at_the_limit(store: Store) -> None:
+    store.upsert_subscribers([_sub("b@example.org")], "test")
+    args: dict[str, Any] = {"email": "B@example.org", "kind": "soft", "soft_limit": 2}
+    assert store.record_bounce(fingerprint="f1", **args) is None
+    before = store.db.total_changes
+    assert store.record_bounce(fingerprint="f1", **args) is None
+    assert store.db.total_changes == before  # a repeated report changes nothing
+    assert store.record_bounce(fingerprint="f2", **args) == "bounced"
+    found = store.subscriber_by_email("b@example.org")
+    assert found is not None and store.bounce_counts(found.id) == (0, 2)
+
+
+def test_feed_cache_and_items_published_once(store: Store) -> None:
+    store.save_feed_cache("https://x.test/feed", "etag", "", b"\x00body")
+    cached = store.feed_cache("https://x.test/feed")
+    assert cached is not None and cached.body == b"\x00body"
+    assert store.record_feed_items("2025-W01", [("k1", "f", "t"), ("k2", "f", "t")]) == 2
+    assert store.record_feed_items("2025-W02", [("k1", "f", "t")]) == 0
+    assert store.published_feed_items() == {"k1": "2025-W01", "k2": "2025-W01"}
+
+
+def test_limits_are_shared_by_every_connection(store: Store, store_target: Target) -> None:
+    with Store(store_target) as other:
+        assert store.hit("client:1.2.3.4", 3600, 2)
+        assert other.hit("client:1.2.3.4", 3600, 2)
+        assert not store.hit("client:1.2.3.4", 3600, 2)
+        assert other.hit("client:5.6.7.8", 3600, 2)
+
+
+def test_a_second_exclusive_issue_lock_is_refused_naming_the_holder(
+    store: Store, store_target: Target
+) -> None:
+    with Store(store_target) as other, issue_lock(store, "2025-W10", 0):
+        with pytest.raises(SendBusyError, match="issue 2025-W10 is being sent by"):
+            with issue_lock(other, "2025-W10", 0.3, shared=True):
+                pass
+
+
+def test_shared_senders_on_postgresql_work_together_but_exclude_a_scheduler(
+    store: Store, store_target: Target
+) -> None:
+    if store.engine == "sqlite":
+        pytest.skip("one host: the flock stays exclusive")
+    with Store(store_target) as second, Store(store_target) as scheduler:
+        with issue_lock(store, "k", 0, shared=True), issue_lock(second, "k", 0, shared=True):
+            with pytest.raises(SendBusyError, match=r"digest pid \d+ on "):
+                with issue_lock(scheduler, "k", 0.3):
+                    pass
+        with issue_lock(scheduler, "k", 0) as lock:
+            lock.share()  # decided: now a helper may join, another scheduler may not
+            with issue_lock(store, "k", 0, shared=True):
+                pass
+            with pytest.raises(SendBusyError), issue_lock(second, "k", 0.2):
+                pass
+        with issue_lock(second, "k", 0):  # all released
+            pass
+
+
+def test_rules_are_plain_functions() -> None:
+    assert rules.imported_status("unsubscribed", "active") == ("unsubscribed", True)
+    assert rules.imported_status("bounced", "active") == ("active", False)
+    assert rules.imported_status("active", None) == ("active", False)
+    assert not rules.signup_refreshes("active") and rules.signup_refreshes("unsubscribed")
+    limits = {"hard_limit": 1, "soft_limit": 3, "on_complaint": "complained"}
+    assert rules.bounce_status("hard", 1, 0, **limits) == "bounced"
+    assert rules.bounce_status("soft", 0, 2, **limits) is None
+    assert rules.bounce_status("soft", 0, 3, **limits) == "bounced"
+    assert rules.bounce_status("complaint", 0, 0, **limits) == "complained"
+    assert rules.bounce_status("complaint", 0, 0, **{**limits, "on_complaint": "ignore"}) is None
+    assert rules.may_become("pending") and not rules.may_become("unsubscribed")
+
+
+def test_a_target_never_shows_a_password() -> None:
+    target = Target("postgresql://digest@db.example.org:5433/news", password="s3cret")
+    assert target.where == "postgresql://digest@db.example.org:5433/news"
+    assert "s3cret" not in repr(dataclasses.replace(target, password=None))
