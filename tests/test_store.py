@@ -11,8 +11,7 @@ import pytest
 
 from digest.errors import SendBusyError
 from digest.models import Subscriber
-from digest.store import Store, StoreError, SubscriberRecord, Target
-from digest.store import rules
+from digest.store import Store, StoreError, SubscriberRecord, Target, rules
 from digest.store.engine import open_engine
 from digest.store.locks import issue_lock
 from digest.store.migrations import LATEST, MIGRATIONS, Migration, migrate, version
@@ -64,7 +63,7 @@ def test_a_failing_migration_leaves_the_store_as_it_was(store_target: Target) ->
         sqlite="CREATE TABLE half (x INTEGER); SELECT no_such_function()",
         postgresql="CREATE TABLE half (x INTEGER); SELECT no_such_function()",
     )
-    with pytest.raises(Exception, match="no_such_function|no such function"):
+    with pytest.raises(Exception, match=r"no_such_function|no such function"):
         migrate(db, (*MIGRATIONS, broken))
     assert version(db) == 3
     assert "half" not in db.tables()
@@ -196,10 +195,13 @@ def test_limits_are_shared_by_every_connection(store: Store, store_target: Targe
 def test_a_second_exclusive_issue_lock_is_refused_naming_the_holder(
     store: Store, store_target: Target
 ) -> None:
-    with Store(store_target) as other, issue_lock(store, "2025-W10", 0):
-        with pytest.raises(SendBusyError, match="issue 2025-W10 is being sent by"):
-            with issue_lock(other, "2025-W10", 0.3, shared=True):
-                pass
+    with (
+        Store(store_target) as other,
+        issue_lock(store, "2025-W10", 0),
+        pytest.raises(SendBusyError, match="issue 2025-W10 is being sent by"),
+        issue_lock(other, "2025-W10", 0.3, shared=True),
+    ):
+        pass
 
 
 def test_shared_senders_on_postgresql_work_together_but_exclude_a_scheduler(
@@ -208,10 +210,13 @@ def test_shared_senders_on_postgresql_work_together_but_exclude_a_scheduler(
     if store.engine == "sqlite":
         pytest.skip("one host: the flock stays exclusive")
     with Store(store_target) as second, Store(store_target) as scheduler:
-        with issue_lock(store, "k", 0, shared=True), issue_lock(second, "k", 0, shared=True):
-            with pytest.raises(SendBusyError, match=r"digest pid \d+ on "):
-                with issue_lock(scheduler, "k", 0.3):
-                    pass
+        with (
+            issue_lock(store, "k", 0, shared=True),
+            issue_lock(second, "k", 0, shared=True),
+            pytest.raises(SendBusyError, match=r"digest pid \d+ on "),
+            issue_lock(scheduler, "k", 0.3),
+        ):
+            pass
         with issue_lock(scheduler, "k", 0) as lock:
             lock.share()  # decided: now a helper may join, another scheduler may not
             with issue_lock(store, "k", 0, shared=True):
