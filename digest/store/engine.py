@@ -220,7 +220,15 @@ class PostgresEngine(Engine):
         return found
 
     def execute(self, sql: str, params: Params = ()) -> Any:
-        cursor = self.db.execute(self._translate(sql).encode(), tuple(params))
+        try:
+            cursor = self.db.execute(self._translate(sql).encode(), tuple(params))
+        except self._psycopg.OperationalError as exc:
+            if not self.db.closed and not self.db.broken:
+                raise  # a query that failed (a lock timeout...), not the connection
+            raise StoreError(
+                f"[store] url: lost the connection to PostgreSQL at {self.target.where}: "
+                f"{' '.join(str(exc).split())[:200]}; run the command again"
+            ) from None
         if _returns_changes(sql):
             self._changes += max(cursor.rowcount, 0)
         return cursor
@@ -254,6 +262,8 @@ class PostgresEngine(Engine):
         return [r[0] for r in rows]
 
     def reset_identity(self, table: str) -> None:
+        if "id" not in self.columns(table):
+            return
         sequence = self.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()
         if sequence and sequence[0]:
             self.execute(
