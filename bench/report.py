@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, render, term_unwinds
+from bench import delivery, render, senders, term_unwinds
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "performance.md"
@@ -47,6 +47,9 @@ class Sizes:
     messages_per_connection_slow: int
     send_repeat: int
     list_sizes: tuple[int, ...]
+    senders_readers: int = 5_000
+    """`python -m bench senders` alone runs the issue's 100,000 (~50 min on 2 busy cores)."""
+    senders_connections: int = 2
 
 
 FULL = Sizes(
@@ -72,6 +75,7 @@ TINY = Sizes(
     messages_per_connection_slow=5,
     send_repeat=1,
     list_sizes=(100, 200),
+    senders_readers=40,
 )
 
 
@@ -104,7 +108,15 @@ def measure(sizes: Sizes, log: Callable[[str], None] = print) -> dict[str, Any]:
     for size in sizes.list_sizes:
         log(f"peak RSS, {size} subscribers")
         memory.append(delivery.rss(size))
+    log(f"several senders, {sizes.senders_readers} subscribers (SQLite, PostgreSQL x1, x2)")
+    try:
+        several: dict[str, Any] | None = senders.run(
+            sizes.senders_readers, sizes.senders_connections, log
+        )
+    except senders.NoPostgres:
+        several = None
     return {
+        "senders": several,
         "machine": machine(),
         "sizes": asdict(sizes),
         "build": builds,
@@ -331,6 +343,16 @@ def page(results: dict[str, Any], images: list[str], chaos: str) -> str:
         "",
         "![memory](performance/memory.png)",
         "",
+        "## Several senders, one outbox (PostgreSQL)",
+        "",
+        "bench/senders.py: the same list sent three times to a loopback sink that answers",
+        "after 20 ms, by real `digest send` processes: one on SQLite, one on PostgreSQL, two",
+        "at once on PostgreSQL claiming rows from the same outbox. Wall time until the last",
+        "sender exits (start-up and freezing the list included). Targets: two senders",
+        ">= 1.6x one; peak RSS <= 150 MB per process.",
+        "",
+        *senders_section(results.get("senders")),
+        "",
         "## Crash and fault run (`make chaos`)",
         "",
         "bench/chaos.py: a send to 2,000 subscribers against a local aiosmtpd server that",
@@ -347,6 +369,12 @@ def page(results: dict[str, Any], images: list[str], chaos: str) -> str:
     missing = [name for name in images if f"performance/{name}" not in "\n".join(out)]
     assert not missing, missing
     return "\n".join(out) + "\n"
+
+
+def senders_section(result: dict[str, Any] | None) -> list[str]:
+    if not result:
+        return ["(not run: PostgreSQL is not installed here)"]
+    return ["```", *senders.describe(result), "```"]
 
 
 def write(results: dict[str, Any], page_path: Path) -> Path:

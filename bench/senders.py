@@ -40,6 +40,10 @@ main()
 """
 
 
+class NoPostgres(RuntimeError):
+    """PostgreSQL is not installed: the report says so instead of failing."""
+
+
 def _project(root: Path, readers: int) -> None:
     from digest.config import load_settings
     from digest.models import Subscriber
@@ -100,7 +104,7 @@ def run(readers: int, connections: int, log: Any = print) -> dict[str, Any]:
         sink(0.02) as port,
     ):
         if pg is None:
-            raise RuntimeError("PostgreSQL is not installed: no senders benchmark")
+            raise NoPostgres("PostgreSQL is not installed: no senders benchmark")
         root = Path(tmp)
         log(f"senders: {readers} subscribers into SQLite, copied to two PostgreSQL databases")
         _project(root, readers)
@@ -154,7 +158,7 @@ def describe(result: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench senders")
     parser.add_argument("--readers", type=int, default=100_000)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
     result = run(args.readers, args.connections)

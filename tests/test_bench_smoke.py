@@ -23,7 +23,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     text = page.read_text(encoding="utf-8")
     for heading in ("## Headlines", "## Issue build time against entries",
                     "## Per-subscriber message cost", "## Send throughput against a local sink",
-                    "## Peak memory against list size", "## Crash and fault run"):  # fmt: skip
+                    "## Peak memory against list size", "## Several senders, one outbox",
+                    "## Crash and fault run"):  # fmt: skip
         assert heading in text
     assert "chaos: pasted run" in text  # make chaos's output lands on the page
     assert "Python 3." in text and "mjml-python" in text  # machine and versions printed
@@ -37,6 +38,11 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     }  # fmt: skip
     assert all(s["messages"] > 0 and s["ours_per_s"] > 0 for s in results["send"])
     assert [m["sent"] for m in results["memory"]] == list(report.TINY.list_sizes)
+    several = results["senders"]  # None only without PostgreSQL (CI requires it)
+    if several is not None:
+        assert [r["senders"] for r in several["runs"]] == [1, 1, 2]
+        assert all(r["messages"] == report.TINY.senders_readers for r in several["runs"])
+        assert "two senders / one sender on PostgreSQL" in text
     assert "| 5 |" in text and "| 10 |" in text  # one table row per entry count
 
     # --render-only rewrites the page from the saved numbers, e.g. after `make chaos`
