@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest.consent import OPTED_OUT, keeps_out, may_change_status, suppression_hash
 from digest.errors import DigestError
 from digest.models import Subscriber
 
@@ -96,6 +97,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX deliveries_message_id ON deliveries(message_id);
     CREATE INDEX deliveries_sent_at ON deliveries(status, updated_at);
+    """,
+    # consent: the suppression list. An erased address is remembered only as a keyed
+    # hash (digest.consent.suppression_hash) under a random key made once per store.
+    """
+    CREATE TABLE store_keys (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    INSERT INTO store_keys (name, value) VALUES ('suppression', randomblob(32));
+    CREATE TABLE suppressions (
+        address_hash TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
     """,
 )
 
@@ -338,6 +353,10 @@ class Store:
                 ).fetchone()
                 themes = "|".join(sorted(sub.themes))
                 attributes = attributes_json(rec.attributes)
+                suppressed = self._suppressed(db, sub.email)
+                if found is None and suppressed:
+                    counts.kept_out += 1  # erased: no old list brings the row back
+                    continue
                 if found is None:
                     status = rec.status or "active"
                     db.execute(
@@ -353,12 +372,9 @@ class Store:
                     counts.added += 1
                     continue
                 status = rec.status or found["status"]
-                if found["status"] in ("unsubscribed", "complained") and status in (
-                    "active",
-                    "pending",
-                ):
-                    status = found["status"]
-                    counts.kept_out += 1
+                kept_out = keeps_out(found["status"], suppressed) or not may_change_status(
+                    found["status"], status, by_confirmation=False
+                )
                 merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
                 given = rec.given
                 if given is not None:
@@ -376,6 +392,9 @@ class Store:
                 if values == tuple(found[c] for c in _IMPORTED_COLUMNS):
                     counts.unchanged += 1  # a re-import of the same list says so
                     continue
+                if kept_out:  # status, name and choices stay as that person left them
+                    counts.kept_out += 1
+                    continue
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
                            created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
@@ -390,7 +409,10 @@ class Store:
         """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
 
         An active subscriber is left as is (the form must not let a stranger change
-        someone's preferences); anyone else becomes pending with the new choices.
+        someone's preferences), and so is an address that opted out (`consent.keeps_out`):
+        only that person's confirmation click brings it back. A new address, or one still
+        pending, becomes pending with the new choices. An erased address gets a new
+        pending row, which stays suppressed until confirmed.
         """
         now = _now()
         with self.transaction() as db:
@@ -406,7 +428,9 @@ class Store:
                     (subscriber.email, subscriber.name, subscriber.language, themes, now,
                      consent_source),
                 )  # fmt: skip
-            elif found["status"] != "active":
+            elif found["status"] != "active" and not keeps_out(
+                found["status"], self._suppressed(db, subscriber.email)
+            ):
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?,
                            status = 'pending', consent_source = ? WHERE id = ?""",
@@ -418,14 +442,55 @@ class Store:
             ).fetchone()
         return _record(row)
 
-    def confirm(self, subscriber_id: int) -> bool:
-        """Pending -> active (double opt-in). True if it changed; confirming twice is a no-op."""
-        changed = self.db.execute(
-            """UPDATE subscribers SET status = 'active', confirmed_at = ?, unsubscribed_at = NULL
-               WHERE id = ? AND status = 'pending'""",
-            (_now(), subscriber_id),
-        ).rowcount
+    def confirm(self, subscriber_id: int, from_status: str = "pending") -> bool:
+        """`from_status` -> active: the person's own double opt-in click.
+
+        `from_status` is the status the confirmation link was sent for: pending for a
+        sign-up, or the opted-out status of someone coming back, so an old link cannot
+        undo a later opt-out. Lifts the address off the suppression list. True if it
+        changed; confirming twice is a no-op.
+        """
+        if from_status != "pending" and from_status not in OPTED_OUT:
+            return False
+        if not may_change_status(from_status, "active", by_confirmation=True):
+            return False  # pragma: no cover - a confirmation may always
+        with self.transaction() as db:
+            changed = db.execute(
+                """UPDATE subscribers SET status = 'active', confirmed_at = ?,
+                       unsubscribed_at = NULL, hard_bounces = 0, soft_bounces = 0
+                   WHERE id = ? AND status = ?""",
+                (_now(), subscriber_id, from_status),
+            ).rowcount
+            if changed:
+                row = db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,))
+                self._lift_suppression(db, row.fetchone()[0])
         return bool(changed)
+
+    # -- consent: the suppression list (keyed hashes of erased addresses) -----------
+
+    def _suppression_key(self, db: sqlite3.Connection) -> bytes:
+        row = db.execute("SELECT value FROM store_keys WHERE name = 'suppression'").fetchone()
+        return bytes(row[0])
+
+    def _suppressed(self, db: sqlite3.Connection, email: str) -> bool:
+        digest = suppression_hash(self._suppression_key(db), email)
+        found = db.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (digest,))
+        return found.fetchone() is not None
+
+    def _suppress(self, db: sqlite3.Connection, email: str, reason: str) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO suppressions (address_hash, reason, created_at) "
+            "VALUES (?, ?, ?)",
+            (suppression_hash(self._suppression_key(db), email), reason, _now()),
+        )
+
+    def _lift_suppression(self, db: sqlite3.Connection, email: str) -> None:
+        digest = suppression_hash(self._suppression_key(db), email)
+        db.execute("DELETE FROM suppressions WHERE address_hash = ?", (digest,))
+
+    def is_suppressed(self, email: str) -> bool:
+        """Whether an erased address is on the suppression list (no confirmation since)."""
+        return self._suppressed(self.db, email)
 
     def unsubscribe(self, subscriber_id: int) -> bool:
         changed = self.db.execute(
@@ -442,11 +507,22 @@ class Store:
         )
 
     def erase(self, subscriber_id: int) -> bool:
-        """Delete the subscriber and blank their address in the outbox (right to erasure)."""
+        """Delete the subscriber and blank their address in the outbox (right to erasure).
+
+        The address goes onto the suppression list as a keyed hash, so no old list
+        re-adds it: only the person's own confirmed sign-up does.
+        """
         with self.transaction() as db:
+            found = db.execute(
+                "SELECT email, status FROM subscribers WHERE id = ?", (subscriber_id,)
+            ).fetchone()
+            if found is None:
+                return False
+            email, status = found
+            self._suppress(db, email, status if status in OPTED_OUT else "erased")
             db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
-            deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
-        return bool(deleted.rowcount)
+            db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        return True
 
     def deliveries_of(self, subscriber_id: int) -> list[dict[str, str]]:
         """What was sent to one subscriber, for their data download."""
@@ -703,7 +779,7 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
     kept_out: int = 0
-    """Rows that would have re-subscribed someone who had unsubscribed or complained."""
+    """Rows left alone: the address opted out or was erased (`consent.keeps_out`)."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from digest.config import BouncesSettings
 from digest.errors import SourceError, TokenError
 from digest.store import Store
-from digest.tokens import Signer, binds
+from digest.tokens import Signer
 
 _UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(?P<token>[\w.-]+)\s*$", re.IGNORECASE)
 
@@ -235,13 +235,13 @@ def _unsubscribe(data: bytes, store: Store, signer: Signer, summary: BounceSumma
     if token is None:
         return False
     try:
-        subscriber_id, address_hash = signer.verify("unsubscribe", token)
+        claim = signer.verify("unsubscribe", token)
     except TokenError:
         return False
-    record = store.record(subscriber_id)
-    if record is None or not binds(address_hash, record.subscriber.email):
+    record = store.record(claim.subscriber_id)
+    if record is None or not signer.binds("unsubscribe", claim, record.subscriber.email):
         return False
-    if store.unsubscribe(subscriber_id):
+    if store.unsubscribe(claim.subscriber_id):
         summary.unsubscribed += 1
         summary.changed.append((record.subscriber.email, "unsubscribed"))
     return True
