@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -112,6 +113,41 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # subscriber ids are never reused (AUTOINCREMENT): an outbox row or a delivery
+    # history frozen for an erased subscriber can never pass to a newcomer. The
+    # sequence starts above every id the outbox and the bounce log ever saw.
+    """
+    CREATE TABLE subscribers_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL,
+        themes TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('pending','active','unsubscribed','bounced','complained')),
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        consent_source TEXT NOT NULL DEFAULT '',
+        attributes TEXT NOT NULL DEFAULT '{}',
+        hard_bounces INTEGER NOT NULL DEFAULT 0,
+        soft_bounces INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO subscribers_v5 (id, email, name, language, themes, status, created_at,
+        confirmed_at, unsubscribed_at, consent_source, attributes, hard_bounces, soft_bounces)
+    SELECT id, email, name, language, themes, status, created_at, confirmed_at,
+        unsubscribed_at, consent_source, attributes, hard_bounces, soft_bounces
+    FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_v5 RENAME TO subscribers;
+    DELETE FROM sqlite_sequence WHERE name IN ('subscribers', 'subscribers_v5');
+    INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'subscribers', COALESCE(MAX(used), 0) FROM (
+        SELECT MAX(id) AS used FROM subscribers
+        UNION ALL SELECT MAX(subscriber_id) FROM deliveries
+        UNION ALL SELECT MAX(subscriber_id) FROM bounce_events
+    );
+    """,
 )
 
 
@@ -129,6 +165,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def create_private(path: Path) -> None:
+    """Create the store file readable by its owner only (0600), before SQLite opens it.
+
+    It holds every subscriber's address. SQLite gives the -wal and -shm files it makes
+    next to it the database file's own mode, so those are 0600 too. An existing file
+    keeps the mode its operator gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 class Store:
     """A connection to the store file; create one per process or thread."""
 
@@ -136,9 +186,13 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: an erased
+            # address must not survive in the file's bytes.
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
@@ -520,9 +574,34 @@ class Store:
                 return False
             email, status = found
             self._suppress(db, email, status if status in OPTED_OUT else "erased")
-            db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
+            self._scrub_address(db, subscriber_id, email)
             db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        self._checkpoint()
         return True
+
+    def _scrub_address(self, db: sqlite3.Connection, subscriber_id: int, email: str) -> None:
+        """Remove an address from every column that can hold it, for an erasure.
+
+        The outbox keeps each row (the send's counts stay right) without address or
+        server reply (a reply often quotes the address); a frozen row still pending is
+        skipped, never sent. The bounce log loses the person's events entirely.
+        """
+        db.execute(
+            """UPDATE deliveries SET email = '', reply = '',
+                   status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END
+               WHERE subscriber_id = ?""",
+            (subscriber_id,),
+        )
+        db.execute(
+            "DELETE FROM bounce_events WHERE subscriber_id = ? OR email = ? COLLATE NOCASE",
+            (subscriber_id, email),
+        )
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it: the WAL still holds the
+        pages as they were before an erasure. A reader holding a snapshot may keep this
+        from finishing; the next checkpoint then overwrites those frames."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def deliveries_of(self, subscriber_id: int) -> list[dict[str, str]]:
         """What was sent to one subscriber, for their data download."""
@@ -562,11 +641,13 @@ class Store:
         self, key: str, after: int, limit: int
     ) -> list[tuple[DeliveryRow, Subscriber | None]]:
         """Pending rows after subscriber id `after`, each with the subscriber as they are
-        now (None if deleted): one query per page instead of one lookup per row."""
+        now (None if deleted, or if the row's address is no longer theirs): one query
+        per page instead of one lookup per row."""
         rows = self.db.execute(
             """SELECT d.issue_key, d.subscriber_id, d.email AS d_email, d.status AS d_status,
                       d.message_id, d.reply, s.*
-               FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+               FROM deliveries d
+               LEFT JOIN subscribers s ON s.id = d.subscriber_id AND s.email = d.email
                WHERE d.issue_key = ? AND d.status = 'pending' AND d.subscriber_id > ?
                ORDER BY d.subscriber_id LIMIT ?""",
             (key, after, limit),
