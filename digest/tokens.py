@@ -81,7 +81,9 @@ class Signer:
         }
         # A sub-key per use, so the key that signs links never serves as a bare HMAC key.
         self._hash_key = hmac.new(key.encode("utf-8"), b"digest.address", "sha256").digest()
-        self._message_id_key = hmac.new(key.encode("utf-8"), b"digest.message-id", "sha256")
+        self.message_id_key = hmac.new(key.encode("utf-8"), b"digest.message-id", "sha256").digest()
+        """Keys the Message-IDs of sent issues (`mime.message_id`): nobody without the
+        secret can compute the ID of a message we sent and forge a bounce for it."""
 
     def sign(self, purpose: str, subscriber_id: int, email: str, state: str = "") -> str:
         payload: list[int | str] = [subscriber_id, self.address_hash(email)]
@@ -127,13 +129,6 @@ class Signer:
         return purpose == "unsubscribe" and hmac.compare_digest(
             claim.address_hash, legacy_address_hash(email)
         )
-
-    def message_id_part(self, text: str) -> str:
-        """A keyed tag for Message-IDs, so nobody can compute the ID of a message we sent
-        and forge a bounce report that references it."""
-        digest = self._message_id_key.copy()
-        digest.update(text.encode("utf-8"))
-        return digest.hexdigest()[:20]
 
 
 def legacy_address_hash(email: str) -> str:
