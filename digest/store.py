@@ -148,6 +148,11 @@ MIGRATIONS: tuple[str, ...] = (
         UNION ALL SELECT MAX(subscriber_id) FROM bounce_events
     );
     """,
+    # status: bounced and complained per issue, counted from the event log
+    """
+    CREATE INDEX bounce_events_issue ON bounce_events(issue_key, kind);
+    CREATE INDEX bounce_events_subscriber ON bounce_events(subscriber_id, kind);
+    """,
 )
 
 
@@ -737,6 +742,11 @@ class Store:
                 new_status = "complained"
             else:
                 column = "hard_bounces" if kind == "hard" else "soft_bounces"
+                if kind == "soft" and self._delivered_since_last_soft_bounce(
+                    subscriber_id, issue_key
+                ):
+                    db.execute("UPDATE subscribers SET soft_bounces = 0 WHERE id = ?",
+                               (subscriber_id,))  # fmt: skip
                 db.execute(
                     f"UPDATE subscribers SET {column} = {column} + 1 WHERE id = ?",
                     (subscriber_id,),
@@ -756,6 +766,58 @@ class Store:
             ).rowcount
         return new_status if changed else None
 
+    def _delivered_since_last_soft_bounce(self, subscriber_id: int, issue_key: str) -> bool:
+        """Did an issue between the subscriber's previous soft bounce and `issue_key` reach
+        them (accepted, and no bounce or complaint came back for it)?
+
+        Soft bounces count towards [bounces] soft_limit only while they are consecutive: a
+        delivery that got through in between shows the mailbox works again, so the count
+        restarts. Whether a delivery got through is only known once the next bounce comes
+        (a DSN arrives hours or days after the server accepted the message), so the reset
+        is applied here, when the next soft bounce is recorded. Issues are ordered by when
+        their send started (the issues table's rowid).
+        """
+        if not issue_key:
+            return False
+        row = self.db.execute(
+            """SELECT 1 FROM deliveries d JOIN issues i ON i.key = d.issue_key
+               WHERE d.subscriber_id = :sid AND d.status = 'sent'
+                 AND i.rowid < (SELECT rowid FROM issues WHERE key = :key)
+                 AND i.rowid > COALESCE((
+                     SELECT MAX(p.rowid) FROM bounce_events b JOIN issues p
+                         ON p.key = b.issue_key
+                     WHERE b.subscriber_id = :sid AND b.kind = 'soft' AND b.issue_key != :key
+                 ), 0)
+                 AND NOT EXISTS (SELECT 1 FROM bounce_events e
+                                 WHERE e.subscriber_id = :sid AND e.issue_key = d.issue_key)
+               LIMIT 1""",
+            {"sid": subscriber_id, "key": issue_key},
+        ).fetchone()
+        return row is not None
+
+    def bounce_counts_by_issue(self, keys: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Issue key -> {"bounced": n, "complained": n}: distinct recipients of that issue
+        with a hard or soft bounce, and with a complaint, as `bounces process` logged them.
+
+        A refusal during the SMTP dialogue (source 'smtp') is already counted as failed in
+        the outbox, so it is left out here: bounced means accepted, then returned."""
+        keys = list(keys)
+        counts = {key: {"bounced": 0, "complained": 0} for key in keys}
+        if not keys:
+            return counts
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"""SELECT issue_key,
+                       COUNT(DISTINCT CASE WHEN kind != 'complaint' THEN email END),
+                       COUNT(DISTINCT CASE WHEN kind = 'complaint' THEN email END)
+                FROM bounce_events WHERE issue_key IN ({marks}) AND source != 'smtp'
+                GROUP BY issue_key""",
+            keys,
+        )
+        for key, bounced, complained in rows:
+            counts[key] = {"bounced": int(bounced), "complained": int(complained)}
+        return counts
+
     def bounce_counts(self, subscriber_id: int) -> tuple[int, int]:
         row = self.db.execute(
             "SELECT hard_bounces, soft_bounces FROM subscribers WHERE id = ?", (subscriber_id,)
@@ -770,6 +832,7 @@ class Store:
             (limit,),
         ).fetchall()
         result: list[dict[str, object]] = []
+        returned = self.bounce_counts_by_issue(issue["key"] for issue in issues)
         for issue in issues:
             counts = self.counts(issue["key"])
             result.append(
@@ -780,6 +843,7 @@ class Store:
                     "started_at": issue["created_at"],
                     "completed_at": issue["completed_at"],
                     **{s: counts.get(s, 0) for s in ("sent", "failed", "pending", "skipped")},
+                    **returned[issue["key"]],
                 }
             )
         return result
