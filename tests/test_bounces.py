@@ -216,8 +216,9 @@ def test_forged_reports_change_nobody(project: Project, tmp_path: Path) -> None:
 
 def test_status_counts_bounced_and_complained_per_issue(project: Project, tmp_path: Path) -> None:
     # After `bounces process`, status must not keep saying "sent 7, failed 0" and nothing else.
-    sent_issue(project).close()
-    box = as_mbox(tmp_path, ALL)
+    store = sent_issue(project)
+    box = as_mbox(tmp_path, ALL, store)
+    store.close()
     config = ["--config", str(project.config)]
     processed = CliRunner().invoke(cli, [*config, "bounces", "process", str(box)])
     assert processed.exit_code == 0, processed.output
