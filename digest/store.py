@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -152,6 +153,21 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX bounce_events_issue ON bounce_events(issue_key, kind);
     CREATE INDEX bounce_events_subscriber ON bounce_events(subscriber_id, kind);
+    """,
+    # archive: each variant of an issue as it was sent, once, with neutral values in the
+    # per-reader places; html and text are zlib-compressed UTF-8.
+    """
+    CREATE TABLE archived_variants (
+        issue_key TEXT NOT NULL REFERENCES issues(key),
+        variant TEXT NOT NULL,
+        language TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        html BLOB NOT NULL,
+        text BLOB NOT NULL,
+        archived_at TEXT NOT NULL,
+        PRIMARY KEY (issue_key, variant)
+    );
     """,
 )
 
@@ -628,6 +644,42 @@ class Store:
             for row in rows
         ]  # fmt: skip
 
+    # -- archive: each sent variant, stored once (issue 15) ----------------------
+
+    def archive_variant(self, copy: ArchivedVariant) -> bool:
+        """Keep `copy` as the archived form of its variant; the first copy wins.
+
+        Returns True when this call stored it. A resumed send, or a send after the
+        entries were edited, never replaces what went out first.
+        """
+        stored = self.db.execute(
+            """INSERT OR IGNORE INTO archived_variants (issue_key, variant, language, subject,
+                   summary, html, text, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (copy.issue_key, copy.variant, copy.language, copy.subject, copy.summary,
+             _pack(copy.html), _pack(copy.text), _now()),
+        ).rowcount  # fmt: skip
+        return bool(stored)
+
+    def archived_variant(self, issue_key: str, variant: str) -> ArchivedVariant | None:
+        """The stored copy of one variant (label as in Variant.label), or None."""
+        row = self.db.execute(
+            "SELECT * FROM archived_variants WHERE issue_key = ? AND variant = ?",
+            (issue_key, variant),
+        ).fetchone()
+        return _archived(row) if row else None
+
+    def archived_labels(self, issue_key: str) -> set[str]:
+        """Labels of the variants of an issue that have a stored copy."""
+        rows = self.db.execute(
+            "SELECT variant FROM archived_variants WHERE issue_key = ?", (issue_key,)
+        )
+        return {label for (label,) in rows}
+
+    def archived_issue_keys(self) -> set[str]:
+        """Issues with at least one stored copy (their send has started)."""
+        rows = self.db.execute("SELECT DISTINCT issue_key FROM archived_variants")
+        return {key for (key,) in rows}
+
     # -- delivery: retries, bounces, status --------------------------------------
 
     def deliveries(self, key: str) -> list[DeliveryRow]:
@@ -860,6 +912,37 @@ class Store:
             "SELECT DISTINCT themes FROM subscribers WHERE status = ?", (status,)
         )
         return {frozenset(t for t in themes.split("|") if t) for (themes,) in rows}
+
+
+@dataclass(frozen=True)
+class ArchivedVariant:
+    """One variant of an issue as sent, with neutral values where each reader had theirs."""
+
+    issue_key: str
+    variant: str
+    """Variant.label, e.g. `fr:all` or `en:hybrid|ukraine`."""
+    language: str
+    subject: str
+    summary: str
+    """The preheader: one line saying what the issue holds (the Atom entry's summary)."""
+    html: str
+    text: str
+
+
+def _pack(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 9)
+
+
+def _archived(row: sqlite3.Row) -> ArchivedVariant:
+    return ArchivedVariant(
+        issue_key=row["issue_key"],
+        variant=row["variant"],
+        language=row["language"],
+        subject=row["subject"],
+        summary=row["summary"],
+        html=zlib.decompress(row["html"]).decode("utf-8"),
+        text=zlib.decompress(row["text"]).decode("utf-8"),
+    )
 
 
 @dataclass(frozen=True)
