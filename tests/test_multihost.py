@@ -132,6 +132,9 @@ def test_store_copy_moves_every_table_and_leaves_the_sqlite_file_untouched(
         store.save_feed_cache("https://feed.test/", "e", "", b"<rss/>")
         store.record_bounce(email="j.smith@example.net", kind="soft", fingerprint="fp-1")
         store.hit("client:127.0.0.1", 3600, 5)
+        store.upsert_subscribers([Subscriber("erased@example.org", "", "fr", frozenset())], "t")
+        erased = store.subscriber_by_email("erased@example.org")
+        assert erased is not None and store.erase(erased.id)
         expected = {t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                     for t in store.db.tables()}  # fmt: skip
     db_file = settings.store.path
@@ -149,6 +152,7 @@ def test_store_copy_moves_every_table_and_leaves_the_sqlite_file_untouched(
         assert {t: store.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                 for t in expected} == expected  # fmt: skip
         assert store.counts("2025-W49") == {"sent": expected["deliveries"]}
+        assert store.is_suppressed("erased@example.org")  # the same key came along
         # ids were kept, and new rows get fresh ones after them
         record = store.add_pending(Subscriber("new@example.org", "", "fr", frozenset()), "t")
         assert record.subscriber.id > max(s.id for s in store.subscribers("active"))

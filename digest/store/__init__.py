@@ -2,7 +2,8 @@
 web limits, on SQLite (one file, the embedded default) or PostgreSQL (shared by senders
 and web pages on several hosts).
 
-One module per concern (subscribers, outbox, issues, feeds, bounces, limits), each a
+One module per concern (subscribers and suppressions, outbox, issues, feeds, bounces,
+archive, limits), each a
 small class of queries; `Store` is all of them over one connection. The rules are pure
 functions in `rules`, the schema is in `migrations`, and `engine` is the only place that
 knows which database it talks to.
@@ -13,11 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from digest.store.archive import ArchivedVariant, ArchiveQueries
 from digest.store.bounces import BounceEvent, BounceQueries
 from digest.store.engine import StoreError, Target, sqlite_target
 from digest.store.feeds import FeedCacheRow, FeedQueries
 from digest.store.issues import IssueQueries, SentIssue
 from digest.store.limits import LimitQueries
+from digest.store.migrations import MIGRATIONS
 from digest.store.outbox import DeliveryRow, OutboxQueries
 from digest.store.subscribers import (
     STATUSES,
@@ -31,7 +34,9 @@ if TYPE_CHECKING:
     from digest.config import Settings
 
 __all__ = [
+    "MIGRATIONS",
     "STATUSES",
+    "ArchivedVariant",
     "BounceEvent",
     "DeliveryRow",
     "FeedCacheRow",
@@ -48,7 +53,13 @@ __all__ = [
 
 
 class Store(
-    SubscriberQueries, IssueQueries, OutboxQueries, FeedQueries, BounceQueries, LimitQueries
+    SubscriberQueries,
+    IssueQueries,
+    OutboxQueries,
+    FeedQueries,
+    BounceQueries,
+    ArchiveQueries,
+    LimitQueries,
 ):
     """An open store; create one per process or thread. `Store(path)` opens a SQLite file."""
 

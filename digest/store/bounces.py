@@ -3,6 +3,7 @@ the limits (`rules.bounce_status`) that take an address off the list."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from digest.store import rules
@@ -60,6 +61,11 @@ class BounceQueries(StoreBase):
                 return None
             if kind in ("hard", "soft"):
                 column = "hard_bounces" if kind == "hard" else "soft_bounces"
+                if kind == "soft" and self._delivered_since_last_soft_bounce(
+                    subscriber_id, issue_key
+                ):
+                    db.execute("UPDATE subscribers SET soft_bounces = 0 WHERE id = ?",
+                               (subscriber_id,))  # fmt: skip
                 db.execute(
                     f"UPDATE subscribers SET {column} = {column} + 1 WHERE id = ?",
                     (subscriber_id,),
@@ -80,6 +86,59 @@ class BounceQueries(StoreBase):
                 "UPDATE subscribers SET status = ? WHERE id = ?", (new_status, subscriber_id)
             )
         return new_status
+
+    def _delivered_since_last_soft_bounce(self, subscriber_id: int, issue_key: str) -> bool:
+        """Did an issue between the subscriber's previous soft bounce and `issue_key` reach
+        them (accepted, and no bounce or complaint came back for it)?
+
+        Soft bounces count towards [bounces] soft_limit only while they are consecutive: a
+        delivery that got through in between shows the mailbox works again, so the count
+        restarts. Whether a delivery got through is only known once the next bounce comes
+        (a DSN arrives hours or days after the server accepted the message), so the reset
+        is applied here, when the next soft bounce is recorded. Issues are ordered by when
+        their send started (`Engine.ISSUE_ORDER`).
+        """
+        if not issue_key:
+            return False
+        order = self.db.ISSUE_ORDER
+        row = self.db.execute(
+            f"""SELECT 1 FROM deliveries d JOIN issues i ON i.key = d.issue_key
+               WHERE d.subscriber_id = ? AND d.status = 'sent'
+                 AND i.{order} < (SELECT {order} FROM issues WHERE key = ?)
+                 AND i.{order} > COALESCE((
+                     SELECT MAX(p.{order}) FROM bounce_events b JOIN issues p
+                         ON p.key = b.issue_key
+                     WHERE b.subscriber_id = ? AND b.kind = 'soft' AND b.issue_key != ?
+                 ), 0)
+                 AND NOT EXISTS (SELECT 1 FROM bounce_events e
+                                 WHERE e.subscriber_id = ? AND e.issue_key = d.issue_key)
+               LIMIT 1""",
+            (subscriber_id, issue_key, subscriber_id, issue_key, subscriber_id),
+        ).fetchone()
+        return row is not None
+
+    def bounce_counts_by_issue(self, keys: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Issue key -> {"bounced": n, "complained": n}: distinct recipients of that issue
+        with a hard or soft bounce, and with a complaint, as `bounces process` logged them.
+
+        A refusal during the SMTP dialogue (source 'smtp') is already counted as failed in
+        the outbox, so it is left out here: bounced means accepted, then returned."""
+        keys = list(keys)
+        counts = {key: {"bounced": 0, "complained": 0} for key in keys}
+        if not keys:
+            return counts
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"""SELECT issue_key,
+                       COUNT(DISTINCT CASE WHEN kind != 'complaint' THEN email END),
+                       COUNT(DISTINCT CASE WHEN kind = 'complaint' THEN email END)
+                FROM bounce_events WHERE issue_key IN ({marks}) AND source != 'smtp'
+                GROUP BY issue_key""",
+            keys,
+        )
+        for key, bounced, complained in rows:
+            counts[key] = {"bounced": int(bounced), "complained": int(complained)}
+        return counts
 
     def bounce_counts(self, subscriber_id: int) -> tuple[int, int]:
         row = self.db.execute(

@@ -13,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.store.engine import Engine, StoreError, Target, open_engine
-from digest.store.migrations import migrate
+from digest.store.migrations import IDS_USED, migrate
 
 ORDER = ("subscribers", "issues", "deliveries", "feed_cache", "feed_items", "bounce_events",
          "rate_limits")  # fmt: skip
 """Parents before children; a table not listed here is copied after these."""
 SKIP = {"digest_schema"}
+REPLACED = {"store_keys"}
+"""Rows the schema itself makes (the suppression key): the source's replace them, so the
+suppression list's hashes still match."""
 BATCH = 1000
 
 
@@ -55,6 +58,8 @@ def _copy(reader: Engine, writer: Engine) -> list[Copied]:
             "upgrade digest before copying"
         )
     for table in tables:
+        if table in REPLACED:
+            continue
         if writer.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
             raise StoreError(
                 f"{writer.target.where}: table {table} already holds rows: copy into an "
@@ -63,6 +68,8 @@ def _copy(reader: Engine, writer: Engine) -> list[Copied]:
     copied: list[Copied] = []
     with writer.transaction():
         for table in tables:
+            if table in REPLACED:
+                writer.execute(f"DELETE FROM {table}")
             target_columns = set(writer.columns(table))
             columns = [c for c in reader.columns(table) if c in target_columns]
             names = ", ".join(columns)
@@ -82,4 +89,18 @@ def _copy(reader: Engine, writer: Engine) -> list[Copied]:
                     "nothing was kept"
                 )
             copied.append(Copied(table, got))
+        # ids are never reused, not even those only the outbox or the bounce log remember
+        floor = int(writer.execute(f"SELECT {IDS_USED}").fetchone()[0])
+        if "sqlite_sequence" in _sqlite_tables(reader):
+            row = reader.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'"
+            ).fetchone()
+            floor = max(floor, int(row[0]) if row else 0)
+        writer.reset_identity("subscribers", floor)
     return copied
+
+
+def _sqlite_tables(db: Engine) -> set[str]:
+    if db.name != "sqlite":
+        return set()
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

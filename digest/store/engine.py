@@ -84,6 +84,8 @@ class Engine:
     """The expression the unique address index is on (case-insensitive on both)."""
     EMAIL_ARG = "?"
     NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+    ISSUE_ORDER = "rowid"
+    """The column that orders issues by when their send started."""
     """The database's clock in epoch seconds: leases and limits agree across hosts."""
 
     def __init__(self, target: Target) -> None:
@@ -116,14 +118,35 @@ class Engine:
     def columns(self, table: str) -> list[str]:
         raise NotImplementedError
 
-    def reset_identity(self, table: str) -> None:
+    def reset_identity(self, table: str, floor: int = 0) -> None:
         """After rows were inserted with their ids: the next generated id follows them."""
+
+    def nocase_eq(self, column: str) -> str:
+        """`column = ?`, ignoring ASCII case, on a column without a case-blind index."""
+        return f"{column} = ? COLLATE NOCASE"
+
+    def checkpoint(self) -> None:
+        """After an erasure: leave no copy of deleted rows in a log beside the store."""
 
     def relax_durability(self) -> None:
         """Fewer flushes for the per-message marks of a send (see each engine)."""
 
     def close(self) -> None:
         raise NotImplementedError
+
+
+def create_private(path: Path) -> None:
+    """Create the store file readable by its owner only (0600), before SQLite opens it.
+
+    It holds every subscriber's address. SQLite gives the -wal and -shm files it makes
+    next to it the database file's own mode, so those are 0600 too. An existing file
+    keeps the mode its operator gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 class SqliteEngine(Engine):
@@ -140,9 +163,13 @@ class SqliteEngine(Engine):
                 self.db.row_factory = sqlite3.Row
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: an erased
+            # address must not survive in the file's bytes.
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=30000")
         except (sqlite3.DatabaseError, OSError) as exc:
@@ -176,6 +203,12 @@ class SqliteEngine(Engine):
     def columns(self, table: str) -> list[str]:
         return [r[1] for r in self.db.execute("SELECT * FROM pragma_table_info(?)", (table,))]
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it: the WAL still holds the
+        pages as they were before an erasure. A reader holding a snapshot may keep this
+        from finishing; the next checkpoint then overwrites those frames."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def relax_durability(self) -> None:
         # WAL with synchronous=NORMAL: a commit survives a crash of this process (kill -9)
         # without an fsync per message; only a power cut can undo the last commits, which
@@ -187,10 +220,14 @@ class SqliteEngine(Engine):
 
 
 class PostgresEngine(Engine):
+    def nocase_eq(self, column: str) -> str:
+        return f"lower({column}) = lower(?)"
+
     name = "postgresql"
     EMAIL_KEY = "lower(email)"
     EMAIL_ARG = "lower(?)"
     NOW = "extract(epoch from clock_timestamp())::double precision"
+    ISSUE_ORDER = "started"
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)
@@ -261,14 +298,18 @@ class PostgresEngine(Engine):
         ).fetchall()
         return [r[0] for r in rows]
 
-    def reset_identity(self, table: str) -> None:
-        if "id" not in self.columns(table):
-            return
-        sequence = self.execute("SELECT pg_get_serial_sequence(?, 'id')", (table,)).fetchone()
-        if sequence and sequence[0]:
+    def reset_identity(self, table: str, floor: int = 0) -> None:
+        columns = self.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema() AND is_identity = 'YES'",
+            (table,),
+        ).fetchall()
+        for (column,) in columns:
+            sequence = self.execute("SELECT pg_get_serial_sequence(?, ?)", (table, column))
             self.execute(
-                f"SELECT setval(?, COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)",
-                (sequence[0],),
+                f"SELECT setval(?, GREATEST(COALESCE((SELECT MAX({column}) FROM {table}), 0),"
+                " ?) + 1, false)",
+                (sequence.fetchone()[0], floor),
             )
 
     def relax_durability(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digest.store.base import StoreBase, now_text
+from digest.store.bounces import BounceQueries
 from digest.store.outbox import OutboxQueries
 
 
@@ -19,7 +20,7 @@ class SentIssue:
     completed_at: str
 
 
-class IssueQueries(OutboxQueries, StoreBase):
+class IssueQueries(OutboxQueries, BounceQueries, StoreBase):
     def complete_issue(self, key: str) -> None:
         self.db.execute(
             "UPDATE issues SET completed_at = ? WHERE key = ? AND completed_at IS NULL",
@@ -52,6 +53,7 @@ class IssueQueries(OutboxQueries, StoreBase):
             (limit,),
         ).fetchall()
         result: list[dict[str, object]] = []
+        returned = self.bounce_counts_by_issue(issue["key"] for issue in issues)
         for issue in issues:
             counts = self.counts(issue["key"])
             result.append(
@@ -62,6 +64,7 @@ class IssueQueries(OutboxQueries, StoreBase):
                     "started_at": issue["created_at"],
                     "completed_at": issue["completed_at"],
                     **{s: counts.get(s, 0) for s in ("sent", "failed", "pending", "skipped")},
+                    **returned[issue["key"]],
                 }
             )
         return result

@@ -133,7 +133,8 @@ class OutboxQueries(StoreBase):
         self, key: str, claimer: str, limit: int, lease_seconds: float
     ) -> list[tuple[DeliveryRow, Subscriber | None]]:
         """Claim up to `limit` pending rows nobody holds (or whose lease ran out), lowest
-        subscriber id first, each with the subscriber as they are now (None if erased)."""
+        subscriber id first, each with the subscriber as they are now (None if erased,
+        or if the row's address is no longer theirs)."""
         db = self.db
         lock = " FOR UPDATE SKIP LOCKED" if db.name == "postgresql" else ""
         with self.transaction():
@@ -152,7 +153,8 @@ class OutboxQueries(StoreBase):
             rows = db.execute(
                 """SELECT d.issue_key, d.subscriber_id, d.email AS d_email,
                           d.status AS d_status, d.message_id, d.reply, s.*
-                   FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+                   FROM deliveries d
+                   LEFT JOIN subscribers s ON s.id = d.subscriber_id AND s.email = d.email
                    WHERE d.issue_key = ? AND d.claimed_by = ? AND d.status = 'pending'
                    ORDER BY d.subscriber_id""",
                 (key, claimer),
@@ -207,11 +209,13 @@ class OutboxQueries(StoreBase):
         self, key: str, after: int, limit: int
     ) -> list[tuple[DeliveryRow, Subscriber | None]]:
         """Pending rows after subscriber id `after`, each with the subscriber as they are
-        now (None if deleted): one query per page instead of one lookup per row."""
+        now (None if deleted, or if the row's address is no longer theirs): one query
+        per page instead of one lookup per row."""
         rows = self.db.execute(
             """SELECT d.issue_key, d.subscriber_id, d.email AS d_email, d.status AS d_status,
                       d.message_id, d.reply, s.*
-               FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+               FROM deliveries d
+               LEFT JOIN subscribers s ON s.id = d.subscriber_id AND s.email = d.email
                WHERE d.issue_key = ? AND d.status = 'pending' AND d.subscriber_id > ?
                ORDER BY d.subscriber_id LIMIT ?""",
             (key, after, limit),

@@ -1,30 +1,10 @@
-"""The store's rules as pure functions: the modules call them, tests read them plainly.
+"""The store's bounce rules as pure functions: the modules call them, tests read them
+plainly. (Who may be mailed again, the consent rules, live in digest/consent.py.)
 
 No SQL here and no clock: values in, decision out.
 """
 
 from __future__ import annotations
-
-NO_MORE = ("unsubscribed", "complained")
-"""Statuses only the person can undo: an import or a form never turns them back."""
-
-
-def imported_status(stored: str, given: str | None) -> tuple[str, bool]:
-    """The status an import leaves, and whether it kept someone out.
-
-    Never resubscribe: a person who unsubscribed or complained stays so, whatever an old
-    list says.
-    """
-    wanted = given or stored
-    if stored in NO_MORE and wanted in ("active", "pending"):
-        return stored, True
-    return wanted, False
-
-
-def signup_refreshes(stored: str | None) -> bool:
-    """Whether a sign-up form may (re)write a row: never an active subscriber's (a
-    stranger must not change someone's choices); anyone else becomes pending again."""
-    return stored != "active"
 
 
 def bounce_status(

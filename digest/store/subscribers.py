@@ -11,9 +11,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from digest.consent import OPTED_OUT, keeps_out, may_change_status
 from digest.models import Subscriber
-from digest.store import rules
-from digest.store.base import StoreBase, now_text
+from digest.store.base import now_text
+from digest.store.engine import Engine
+from digest.store.suppressions import SuppressionQueries
 
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 PAGE = 1000
@@ -45,7 +47,7 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
     kept_out: int = 0
-    """Rows that would have re-subscribed someone who had unsubscribed or complained."""
+    """Rows left alone: the address opted out or was erased (`consent.keeps_out`)."""
 
 
 _IMPORTED_COLUMNS = ("name", "language", "themes", "status", "created_at", "confirmed_at",
@@ -83,7 +85,7 @@ def record_of(row: Any) -> SubscriberRecord:
     )
 
 
-class SubscriberQueries(StoreBase):
+class SubscriberQueries(SuppressionQueries):
     def _by_email(self, columns: str = "*") -> str:
         return f"SELECT {columns} FROM subscribers WHERE {self.db.EMAIL_KEY} = {self.db.EMAIL_ARG}"
 
@@ -160,8 +162,8 @@ class SubscriberQueries(StoreBase):
         """Insert or update by address, all in one transaction (all-or-nothing).
 
         Fields a record leaves as None keep the stored value. An import never turns an
-        address the store has as unsubscribed or complained back into a recipient
-        (`rules.imported_status`).
+        address that opted out, or was erased, back into a recipient
+        (`consent.keeps_out`, `consent.may_change_status`).
         """
         counts = ImportCounts()
         now = now_text()
@@ -171,6 +173,10 @@ class SubscriberQueries(StoreBase):
                 found = db.execute(self._by_email(), (sub.email,)).fetchone()
                 themes = themes_text(sub.themes)
                 attributes = attributes_json(rec.attributes)
+                suppressed = self._suppressed(db, sub.email)
+                if found is None and suppressed:
+                    counts.kept_out += 1  # erased: no old list brings the row back
+                    continue
                 if found is None:
                     status = rec.status or "active"
                     db.execute(
@@ -185,8 +191,10 @@ class SubscriberQueries(StoreBase):
                     )  # fmt: skip
                     counts.added += 1
                     continue
-                status, kept_out = rules.imported_status(found["status"], rec.status)
-                counts.kept_out += kept_out
+                status = rec.status or found["status"]
+                kept_out = keeps_out(found["status"], suppressed) or not may_change_status(
+                    found["status"], status, by_confirmation=False
+                )
                 merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
                 given = rec.given
                 if given is not None:
@@ -204,6 +212,9 @@ class SubscriberQueries(StoreBase):
                 if values == tuple(found[c] for c in _IMPORTED_COLUMNS):
                     counts.unchanged += 1  # a re-import of the same list says so
                     continue
+                if kept_out:  # status, name and choices stay as that person left them
+                    counts.kept_out += 1
+                    continue
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
                            created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
@@ -217,8 +228,11 @@ class SubscriberQueries(StoreBase):
     def add_pending(self, subscriber: Subscriber, consent_source: str) -> SubscriberRecord:
         """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
 
-        An active subscriber is left as is (`rules.signup_refreshes`); anyone else
-        becomes pending with the new choices.
+        An active subscriber is left as is (the form must not let a stranger change
+        someone's preferences), and so is an address that opted out (`consent.keeps_out`):
+        only that person's confirmation click brings it back. A new address, or one still
+        pending, becomes pending with the new choices. An erased address gets a new
+        pending row, which stays suppressed until confirmed.
         """
         now = now_text()
         with self.transaction() as db:
@@ -233,7 +247,9 @@ class SubscriberQueries(StoreBase):
                     (subscriber.email, subscriber.name, subscriber.language, themes, now,
                      consent_source),
                 )  # fmt: skip
-            elif rules.signup_refreshes(found["status"]):
+            elif found["status"] != "active" and not keeps_out(
+                found["status"], self._suppressed(db, subscriber.email)
+            ):
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?,
                            status = 'pending', consent_source = ? WHERE id = ?""",
@@ -243,13 +259,28 @@ class SubscriberQueries(StoreBase):
             row = db.execute(self._by_email(), (subscriber.email,)).fetchone()
         return record_of(row)
 
-    def confirm(self, subscriber_id: int) -> bool:
-        """Pending -> active (double opt-in). True if it changed; confirming twice is a no-op."""
-        changed = self.db.execute(
-            """UPDATE subscribers SET status = 'active', confirmed_at = ?, unsubscribed_at = NULL
-               WHERE id = ? AND status = 'pending'""",
-            (now_text(), subscriber_id),
-        ).rowcount
+    def confirm(self, subscriber_id: int, from_status: str = "pending") -> bool:
+        """`from_status` -> active: the person's own double opt-in click.
+
+        `from_status` is the status the confirmation link was sent for: pending for a
+        sign-up, or the opted-out status of someone coming back, so an old link cannot
+        undo a later opt-out. Lifts the address off the suppression list. True if it
+        changed; confirming twice is a no-op.
+        """
+        if from_status != "pending" and from_status not in OPTED_OUT:
+            return False
+        if not may_change_status(from_status, "active", by_confirmation=True):
+            return False  # pragma: no cover - a confirmation may always
+        with self.transaction() as db:
+            changed = db.execute(
+                """UPDATE subscribers SET status = 'active', confirmed_at = ?,
+                       unsubscribed_at = NULL, hard_bounces = 0, soft_bounces = 0
+                   WHERE id = ? AND status = ?""",
+                (now_text(), subscriber_id, from_status),
+            ).rowcount
+            if changed:
+                row = db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,))
+                self._lift_suppression(db, row.fetchone()[0])
         return bool(changed)
 
     def unsubscribe(self, subscriber_id: int) -> bool:
@@ -267,11 +298,41 @@ class SubscriberQueries(StoreBase):
         )
 
     def erase(self, subscriber_id: int) -> bool:
-        """Delete the subscriber and blank their address in the outbox (right to erasure)."""
+        """Delete the subscriber and blank their address in the outbox (right to erasure).
+
+        The address goes onto the suppression list as a keyed hash, so no old list
+        re-adds it: only the person's own confirmed sign-up does.
+        """
         with self.transaction() as db:
-            db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
-            deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
-        return bool(deleted.rowcount)
+            found = db.execute(
+                "SELECT email, status FROM subscribers WHERE id = ?", (subscriber_id,)
+            ).fetchone()
+            if found is None:
+                return False
+            email, status = found[0], found[1]
+            self._suppress(db, email, status if status in OPTED_OUT else "erased")
+            self._scrub_address(db, subscriber_id, email)
+            db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        self.db.checkpoint()
+        return True
+
+    def _scrub_address(self, db: Engine, subscriber_id: int, email: str) -> None:
+        """Remove an address from every column that can hold it, for an erasure.
+
+        The outbox keeps each row (the send's counts stay right) without address or
+        server reply (a reply often quotes the address); a frozen row still pending is
+        skipped, never sent. The bounce log loses the person's events entirely.
+        """
+        db.execute(
+            """UPDATE deliveries SET email = '', reply = '',
+                   status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END
+               WHERE subscriber_id = ?""",
+            (subscriber_id,),
+        )
+        db.execute(
+            f"DELETE FROM bounce_events WHERE subscriber_id = ? OR {db.nocase_eq('email')}",
+            (subscriber_id, email),
+        )
 
     def count_subscribers(self, status: str) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = ?", (status,))
