@@ -100,7 +100,7 @@ def project(readers: int, **environ: str) -> Iterator[tuple[object, object]]:
         shutil.copytree(REPO / "templates", root / "templates")
         shutil.copytree(REPO / "briefings", root / "briefings")
         (root / "subscribers").mkdir()
-        settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "bench", **environ})
+        settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "bench-" + "k" * 32, **environ})
         store = Store(settings.store.path)
         langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
         store.upsert_subscribers(
