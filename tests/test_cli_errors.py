@@ -79,3 +79,23 @@ def test_signing_key_needs_32_bytes_from_the_environment_as_from_the_file(
     settings.security.secret_key_file.write_text("k" * 31 + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"secret.key: .* at least 32"):
         secret_key(settings)
+
+
+def test_huge_csv_field_and_deep_attributes_are_one_line_naming_it(project: Project) -> None:
+    """Issue 12, item 11: `_csv.Error` and `RecursionError` were tracebacks."""
+    huge = project.root / "huge.csv"
+    huge.write_text(
+        "email,name\nok@example.org,Ok\nbig@example.org," + "x" * 200_000 + "\n", encoding="utf-8"
+    )
+    line = one_error_line(run(project, "subscribers", "import", str(huge)))
+    assert f"{huge}:3:" in line and "field larger than field limit" in line
+    deep = project.root / "deep.csv"
+    nested = '"{""a"": ' + "[" * 5000 + "]" * 5000 + '}"'
+    deep.write_text(f"email,attributes\ndeep@example.org,{nested}\n", encoding="utf-8")
+    result = run(project, "subscribers", "import", str(deep))
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"error: {deep}:2: attributes: nested more than 32 levels" in result.output
+    skipped = run(project, "subscribers", "import", "--skip-invalid", str(deep))
+    assert skipped.exit_code == 0 and f"{deep}:2: attributes: nested" in skipped.output
+    listed = run(project, "subscribers", "list", "--json")
+    assert "deep@example.org" not in listed.output and "big@example.org" not in listed.output
