@@ -118,6 +118,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     confirm_hours: int = 48
+    account_link_days: int = 60
     subscribe_per_hour: int = 10
     proxy_hops: int = 0
     archive: bool = True
@@ -400,6 +401,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"{path}: [serve] port: must be between 0 and 65535")
     if settings.serve.confirm_hours < 1:
         raise ConfigError(f"{path}: [serve] confirm_hours: must be at least 1")
+    if settings.serve.account_link_days < 1:
+        raise ConfigError(f"{path}: [serve] account_link_days: must be at least 1")
     if settings.serve.proxy_hops < 0:
         raise ConfigError(f"{path}: [serve] proxy_hops: must be 0 or more")
     if settings.serve.subscribe_per_hour < 1:
