@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -146,6 +147,26 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT MAX(id) AS used FROM subscribers
         UNION ALL SELECT MAX(subscriber_id) FROM deliveries
         UNION ALL SELECT MAX(subscriber_id) FROM bounce_events
+    );
+    """,
+    # status: bounced and complained per issue, counted from the event log
+    """
+    CREATE INDEX bounce_events_issue ON bounce_events(issue_key, kind);
+    CREATE INDEX bounce_events_subscriber ON bounce_events(subscriber_id, kind);
+    """,
+    # archive: each variant of an issue as it was sent, once, with neutral values in the
+    # per-reader places; html and text are zlib-compressed UTF-8.
+    """
+    CREATE TABLE archived_variants (
+        issue_key TEXT NOT NULL REFERENCES issues(key),
+        variant TEXT NOT NULL,
+        language TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        html BLOB NOT NULL,
+        text BLOB NOT NULL,
+        archived_at TEXT NOT NULL,
+        PRIMARY KEY (issue_key, variant)
     );
     """,
 )
@@ -623,6 +644,42 @@ class Store:
             for row in rows
         ]  # fmt: skip
 
+    # -- archive: each sent variant, stored once (issue 15) ----------------------
+
+    def archive_variant(self, copy: ArchivedVariant) -> bool:
+        """Keep `copy` as the archived form of its variant; the first copy wins.
+
+        Returns True when this call stored it. A resumed send, or a send after the
+        entries were edited, never replaces what went out first.
+        """
+        stored = self.db.execute(
+            """INSERT OR IGNORE INTO archived_variants (issue_key, variant, language, subject,
+                   summary, html, text, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (copy.issue_key, copy.variant, copy.language, copy.subject, copy.summary,
+             _pack(copy.html), _pack(copy.text), _now()),
+        ).rowcount  # fmt: skip
+        return bool(stored)
+
+    def archived_variant(self, issue_key: str, variant: str) -> ArchivedVariant | None:
+        """The stored copy of one variant (label as in Variant.label), or None."""
+        row = self.db.execute(
+            "SELECT * FROM archived_variants WHERE issue_key = ? AND variant = ?",
+            (issue_key, variant),
+        ).fetchone()
+        return _archived(row) if row else None
+
+    def archived_labels(self, issue_key: str) -> set[str]:
+        """Labels of the variants of an issue that have a stored copy."""
+        rows = self.db.execute(
+            "SELECT variant FROM archived_variants WHERE issue_key = ?", (issue_key,)
+        )
+        return {label for (label,) in rows}
+
+    def archived_issue_keys(self) -> set[str]:
+        """Issues with at least one stored copy (their send has started)."""
+        rows = self.db.execute("SELECT DISTINCT issue_key FROM archived_variants")
+        return {key for (key,) in rows}
+
     # -- delivery: retries, bounces, status --------------------------------------
 
     def deliveries(self, key: str) -> list[DeliveryRow]:
@@ -737,6 +794,11 @@ class Store:
                 new_status = "complained"
             else:
                 column = "hard_bounces" if kind == "hard" else "soft_bounces"
+                if kind == "soft" and self._delivered_since_last_soft_bounce(
+                    subscriber_id, issue_key
+                ):
+                    db.execute("UPDATE subscribers SET soft_bounces = 0 WHERE id = ?",
+                               (subscriber_id,))  # fmt: skip
                 db.execute(
                     f"UPDATE subscribers SET {column} = {column} + 1 WHERE id = ?",
                     (subscriber_id,),
@@ -756,6 +818,58 @@ class Store:
             ).rowcount
         return new_status if changed else None
 
+    def _delivered_since_last_soft_bounce(self, subscriber_id: int, issue_key: str) -> bool:
+        """Did an issue between the subscriber's previous soft bounce and `issue_key` reach
+        them (accepted, and no bounce or complaint came back for it)?
+
+        Soft bounces count towards [bounces] soft_limit only while they are consecutive: a
+        delivery that got through in between shows the mailbox works again, so the count
+        restarts. Whether a delivery got through is only known once the next bounce comes
+        (a DSN arrives hours or days after the server accepted the message), so the reset
+        is applied here, when the next soft bounce is recorded. Issues are ordered by when
+        their send started (the issues table's rowid).
+        """
+        if not issue_key:
+            return False
+        row = self.db.execute(
+            """SELECT 1 FROM deliveries d JOIN issues i ON i.key = d.issue_key
+               WHERE d.subscriber_id = :sid AND d.status = 'sent'
+                 AND i.rowid < (SELECT rowid FROM issues WHERE key = :key)
+                 AND i.rowid > COALESCE((
+                     SELECT MAX(p.rowid) FROM bounce_events b JOIN issues p
+                         ON p.key = b.issue_key
+                     WHERE b.subscriber_id = :sid AND b.kind = 'soft' AND b.issue_key != :key
+                 ), 0)
+                 AND NOT EXISTS (SELECT 1 FROM bounce_events e
+                                 WHERE e.subscriber_id = :sid AND e.issue_key = d.issue_key)
+               LIMIT 1""",
+            {"sid": subscriber_id, "key": issue_key},
+        ).fetchone()
+        return row is not None
+
+    def bounce_counts_by_issue(self, keys: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Issue key -> {"bounced": n, "complained": n}: distinct recipients of that issue
+        with a hard or soft bounce, and with a complaint, as `bounces process` logged them.
+
+        A refusal during the SMTP dialogue (source 'smtp') is already counted as failed in
+        the outbox, so it is left out here: bounced means accepted, then returned."""
+        keys = list(keys)
+        counts = {key: {"bounced": 0, "complained": 0} for key in keys}
+        if not keys:
+            return counts
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"""SELECT issue_key,
+                       COUNT(DISTINCT CASE WHEN kind != 'complaint' THEN email END),
+                       COUNT(DISTINCT CASE WHEN kind = 'complaint' THEN email END)
+                FROM bounce_events WHERE issue_key IN ({marks}) AND source != 'smtp'
+                GROUP BY issue_key""",
+            keys,
+        )
+        for key, bounced, complained in rows:
+            counts[key] = {"bounced": int(bounced), "complained": int(complained)}
+        return counts
+
     def bounce_counts(self, subscriber_id: int) -> tuple[int, int]:
         row = self.db.execute(
             "SELECT hard_bounces, soft_bounces FROM subscribers WHERE id = ?", (subscriber_id,)
@@ -770,6 +884,7 @@ class Store:
             (limit,),
         ).fetchall()
         result: list[dict[str, object]] = []
+        returned = self.bounce_counts_by_issue(issue["key"] for issue in issues)
         for issue in issues:
             counts = self.counts(issue["key"])
             result.append(
@@ -780,6 +895,7 @@ class Store:
                     "started_at": issue["created_at"],
                     "completed_at": issue["completed_at"],
                     **{s: counts.get(s, 0) for s in ("sent", "failed", "pending", "skipped")},
+                    **returned[issue["key"]],
                 }
             )
         return result
@@ -796,6 +912,37 @@ class Store:
             "SELECT DISTINCT themes FROM subscribers WHERE status = ?", (status,)
         )
         return {frozenset(t for t in themes.split("|") if t) for (themes,) in rows}
+
+
+@dataclass(frozen=True)
+class ArchivedVariant:
+    """One variant of an issue as sent, with neutral values where each reader had theirs."""
+
+    issue_key: str
+    variant: str
+    """Variant.label, e.g. `fr:all` or `en:hybrid|ukraine`."""
+    language: str
+    subject: str
+    summary: str
+    """The preheader: one line saying what the issue holds (the Atom entry's summary)."""
+    html: str
+    text: str
+
+
+def _pack(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 9)
+
+
+def _archived(row: sqlite3.Row) -> ArchivedVariant:
+    return ArchivedVariant(
+        issue_key=row["issue_key"],
+        variant=row["variant"],
+        language=row["language"],
+        subject=row["subject"],
+        summary=row["summary"],
+        html=zlib.decompress(row["html"]).decode("utf-8"),
+        text=zlib.decompress(row["text"]).decode("utf-8"),
+    )
 
 
 @dataclass(frozen=True)

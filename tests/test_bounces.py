@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
 import re
 from email import message_from_bytes, policy
@@ -17,6 +18,7 @@ from digest.cli import cli
 from digest.delivery.bounces import parse, process
 from digest.delivery.file import FileTransport
 from digest.errors import SourceError
+from digest.models import Subscriber
 from digest.store import Store
 from tests.conftest import FIXTURES, Project
 from tests.test_delivery import FAST, setup
@@ -210,3 +212,69 @@ def test_forged_reports_change_nobody(project: Project, tmp_path: Path) -> None:
     box.add(real)
     box.close()
     assert process(tmp_path / "real.mbox", store, project.settings().bounces, 1).hard == 1
+
+
+def test_status_counts_bounced_and_complained_per_issue(project: Project, tmp_path: Path) -> None:
+    # After `bounces process`, status must not keep saying "sent 7, failed 0" and nothing else.
+    store = sent_issue(project)
+    box = as_mbox(tmp_path, ALL, store)
+    store.close()
+    config = ["--config", str(project.config)]
+    processed = CliRunner().invoke(cli, [*config, "bounces", "process", str(box)])
+    assert processed.exit_code == 0, processed.output
+    result = CliRunner().invoke(cli, [*config, "status", "--json"])
+    (week,) = json.loads(result.output)
+    assert (week["sent"], week["failed"], week["bounced"], week["complained"]) == (7, 0, 2, 1)
+    table = CliRunner().invoke(cli, [*config, "status"]).output.splitlines()
+    assert table[0].split()[:7] == [
+        "issue", "sent", "failed", "pending", "skipped", "bounced", "complained"
+    ]  # fmt: skip
+    assert table[1].split()[:7] == ["2025-W49", "7", "0", "0", "0", "2", "1"]
+
+
+def test_a_refusal_during_the_send_is_failed_not_bounced(project: Project) -> None:
+    _, store = setup(project)
+    subscriber = store.subscribers()[0]
+    store.freeze_issue("2025-W49", 49, 1, [(subscriber, "en")])
+    store.mark("2025-W49", subscriber.id, "failed", "", "550 5.1.1 no such user")
+    store.record_bounce(
+        email=subscriber.email, kind="hard", fingerprint="smtp:x",
+        subscriber_id=subscriber.id, issue_key="2025-W49", source="smtp",
+    )  # fmt: skip
+    (week,) = store.issue_statuses()
+    assert (week["failed"], week["bounced"]) == (1, 0)
+
+
+def soft_bounce(store: Store, subscriber_id: int, key: str) -> None:
+    store.record_bounce(email="x@example.org", kind="soft", fingerprint=f"soft:{key}",
+                        subscriber_id=subscriber_id, issue_key=key, source="mbox",
+                        soft_limit=3)  # fmt: skip
+
+
+def three_issues_sent_to(store: Store, subscriber: Subscriber) -> list[str]:
+    keys = ["2025-W47", "2025-W48", "2025-W49"]
+    for number, key in enumerate(keys, start=47):
+        store.freeze_issue(key, number, 1, [(subscriber, "en")])
+        store.mark(key, subscriber.id, "sent", f"<{key}@example.org>", "250 ok")
+    return keys
+
+
+def test_soft_bounces_restart_after_a_delivery_that_got_through(project: Project) -> None:
+    _, store = setup(project)
+    subscriber = store.subscribers()[0]
+    w47, _w48, w49 = three_issues_sent_to(store, subscriber)
+    soft_bounce(store, subscriber.id, w47)
+    assert store.bounce_counts(subscriber.id) == (0, 1)
+    # W48 was accepted and nothing came back for it: W49's soft bounce starts a new run.
+    soft_bounce(store, subscriber.id, w49)
+    assert store.bounce_counts(subscriber.id) == (0, 1)
+
+
+def test_consecutive_soft_bounces_keep_counting(project: Project) -> None:
+    _, store = setup(project)
+    subscriber = store.subscribers()[0]
+    for key in three_issues_sent_to(store, subscriber):
+        soft_bounce(store, subscriber.id, key)
+    assert store.bounce_counts(subscriber.id) == (0, 3)
+    found = store.subscriber(subscriber.id)
+    assert found is not None and found.status == "bounced"  # soft_limit 3 reached
