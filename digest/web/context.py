@@ -66,7 +66,11 @@ def settings_of(app: Flask) -> Settings:
 def fail(status: int, title: str, text: str, link: str = "", link_text: str = "") -> NoReturn:
     """Stop the request with a small page; nothing has been changed."""
     page = render_template(
-        "message.html", title=t(title), text=t(text), link=link, link_text=t(link_text)
+        "message.html",
+        title=t(title),
+        text=t(text),
+        link=link,
+        link_text=t(link_text) if link_text else "",
     )
     abort(current_app.make_response((page, status)))
 
