@@ -244,3 +244,48 @@ def test_a_target_never_shows_a_password() -> None:
     target = Target("postgresql://digest@db.example.org:5433/news", password="s3cret")
     assert target.where == "postgresql://digest@db.example.org:5433/news"
     assert "s3cret" not in repr(dataclasses.replace(target, password=None))
+
+
+def test_an_erased_address_stays_suppressed_until_its_owner_confirms(store: Store) -> None:
+    store.upsert_subscribers([_sub("gone@example.org")], "test")
+    gone = store.subscriber_by_email("gone@example.org")
+    assert gone is not None
+    store.record_bounce(email="gone@example.org", kind="soft", fingerprint="f")
+    assert store.erase(gone.id) and store.is_suppressed("GONE@example.org")
+    assert store.db.execute("SELECT COUNT(*) FROM bounce_events").fetchone()[0] == 0
+    counts = store.import_records([SubscriberRecord(_sub("gone@example.org"))])
+    assert counts.kept_out == 1 and store.record_by_email("gone@example.org") is None
+    back = store.add_pending(_sub("gone@example.org"), "form")
+    assert back.status == "pending" and store.is_suppressed("gone@example.org")
+    assert store.confirm(back.subscriber.id)
+    assert not store.is_suppressed("gone@example.org")
+    assert back.subscriber.id > gone.id  # ids are never reused
+
+
+def test_archived_variants_keep_the_first_copy(store: Store) -> None:
+    from digest.store import ArchivedVariant
+
+    store.freeze_issue("2025-W03", 3, 1, [])
+    first = ArchivedVariant("2025-W03", "fr:all", "fr", "Sujet", "Résumé", "<p>é</p>", "é")
+    assert store.archive_variant(first)
+    assert not store.archive_variant(dataclasses.replace(first, html="<p>later</p>"))
+    assert store.archived_variant("2025-W03", "fr:all") == first
+    assert store.archived_labels("2025-W03") == {"fr:all"}
+    assert store.archived_issue_keys() == {"2025-W03"}
+
+
+def test_soft_bounces_restart_after_a_delivery_that_got_through(store: Store) -> None:
+    store.upsert_subscribers([_sub("soft@example.org")], "test")
+    reader = store.subscriber_by_email("soft@example.org")
+    assert reader is not None
+    for week in ("2025-W01", "2025-W02", "2025-W03"):
+        store.freeze_issue(week, int(week[-2:]), 1, [(reader, "fr")])
+        store.mark(week, reader.id, "sent", f"<{week}@x>", "250 ok")
+    args: dict[str, Any] = {"email": reader.email, "kind": "soft", "soft_limit": 5}
+    store.record_bounce(fingerprint="a", issue_key="2025-W01", **args)
+    assert store.bounce_counts(reader.id) == (0, 1)
+    store.record_bounce(fingerprint="c", issue_key="2025-W03", **args)  # W02 got through
+    assert store.bounce_counts(reader.id) == (0, 1)
+    counts = store.bounce_counts_by_issue(["2025-W01", "2025-W02"])
+    assert counts == {"2025-W01": {"bounced": 1, "complained": 0},
+                      "2025-W02": {"bounced": 0, "complained": 0}}  # fmt: skip
