@@ -5,7 +5,9 @@ Queries are written once, with `?` placeholders and SQL both engines accept
 (`INSERT ... ON CONFLICT`, `UPDATE ... RETURNING`); this module translates the
 placeholders and supplies the handful of snippets that differ (`EMAIL_KEY`, `NOW`).
 It is the only importer of sqlite3 and psycopg. SQLAlchemy Core was measured against it
-(see docs/design.md): it would add a 3 MB dependency to paper over four differences.
+(docs/design.md, "One store, two engines"): it would add ~20 µs a statement, 300 ms of
+import to every command and 29 MB installed, and still need dialect code for the
+differences that matter here.
 """
 
 from __future__ import annotations
