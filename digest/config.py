@@ -251,6 +251,7 @@ def _check_environment(settings: Settings) -> None:
     section (DIGEST_CONFIG, the test suite's own) are not settings and are left alone."""
     secrets = {
         settings.smtp.password_env,
+        settings.store.password_env,
         settings.security.secret_key_env,
         settings.dkim.key_env,
         CONFIG_ENV,

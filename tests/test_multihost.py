@@ -294,3 +294,57 @@ def test_two_senders_share_an_outbox_while_one_is_killed_again_and_again(
     with open_store(project.settings(**env)) as store:
         assert store.counts("2025-W49") == {"sent": READERS}
         assert store.issue_times("2025-W49")[1] is not None  # type: ignore[index]
+
+
+# -- the subscriber pages and bounce processing on PostgreSQL ---------------------
+
+
+def test_subscribe_confirm_and_unsubscribe_on_postgresql(
+    project: Project, pg_database: PgDatabase
+) -> None:
+    from tests.webclient import link, mails_to, path_of, text_of
+
+    settings = project.settings(**pg_database.environ(), **SECRET)
+    outbox = project.root / "outbox"
+    with running(create_app(settings)) as base:
+        visitor = Browser(base)
+        form = visitor.get("/subscribe")
+        reply = visitor.post(
+            "/subscribe",
+            [("csrf_token", form.csrf()), ("email", "Reader@Example.org"), ("language", "en")],
+        )
+        assert reply.status == 200 and "Check your inbox" in reply.body
+        [mail] = mails_to(outbox, "Reader@example.org")
+        confirm = path_of(link(text_of(mail), "confirm"))
+        shown = visitor.get(confirm)
+        done = visitor.post(confirm, {"csrf_token": shown.csrf()})
+        assert done.status == 200 and "Subscription confirmed" in done.body
+    with open_store(settings) as store:
+        record = store.record_by_email("reader@example.org")
+        assert record is not None and record.status == "active"
+        assert store.unsubscribe(record.subscriber.id)
+    assert not (project.root / "subscribers" / "digest.db").exists()
+
+
+def test_bounces_process_on_postgresql(
+    project: Project, pg_database: PgDatabase, tmp_path: Path
+) -> None:
+    from tests.test_bounces import ALL, as_mbox
+
+    env = {**pg_database.environ(), **SECRET}
+    assert (
+        digest(project, "subscribers", "import", "subscribers/sample.csv", env=env).exit_code == 0
+    )
+    assert digest(project, "send", "--date", "2025-12-03", env=env).exit_code == 0
+    with open_store(project.settings(**env)) as store:
+        mbox = as_mbox(tmp_path, ALL, store)  # type: ignore[arg-type]
+    processed = digest(project, "bounces", "process", str(mbox), env=env)
+    assert processed.exit_code == 0, processed.output
+    with open_store(project.settings(**env)) as store:
+        status = {s.email: s.status for s in store.subscribers()}
+        assert status["p.novak@example.com"] == "bounced"
+        assert status["j.smith@example.net"] == "complained"
+        [row] = store.issue_statuses(1)
+        assert (row["bounced"], row["complained"]) == (2, 1)
+    again = digest(project, "bounces", "process", str(mbox), env=env)
+    assert again.exit_code == 0
