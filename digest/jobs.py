@@ -65,12 +65,11 @@ def send_edition(
     finish and leaves the rest pending for the next run.
     """
     record_published(store, edition.issue)  # feed items go out in this issue only, ever
-    edges = pipeline.send_edges(edition.settings)
-    if transport is None:
-        transport = pipeline.make_transport(edition.settings)
-    else:
-        edges["transport_factory"] = None
-    summary = pipeline.send(edition, store, transport, on_sent, halt=stop, **edges)
+    edges = pipeline.send_edges(edition.settings, transport)
+    summary = pipeline.send(
+        edition, store, edges.transport, on_sent, halt=stop, options=edges.options,
+        transport_factory=edges.transport_factory, sign=edges.sign,
+    )  # fmt: skip
     stopped = stop is not None and stop.is_set()
     return SendResult(summary, store.counts(edition.issue.key), stopped=stopped)
 

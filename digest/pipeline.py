@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from digest.assemble import assemble_issue
@@ -241,14 +240,28 @@ def make_transport(settings: Settings) -> Transport:
     )
 
 
-def send_edges(settings: Settings) -> dict[str, Any]:
-    """The configured send options, extra connections and DKIM signer, as send() kwargs."""
+@dataclass(frozen=True)
+class SendEdges:
+    """What a send reaches outside itself, built once from the settings (the composition
+    root of a send): the first connection, how to open the others, the [delivery]
+    options and the DKIM signer."""
+
+    transport: Transport
+    options: OutboxOptions
+    transport_factory: Callable[[], Transport] | None
+    """Opens connections 2..N; None: the send uses `transport` alone."""
+    sign: Callable[[Message], Message] | None
+
+
+def send_edges(settings: Settings, transport: Transport | None = None) -> SendEdges:
+    """The configured edges; a given `transport` is the only connection (tests, proofs)."""
     signer = load_signer(settings)
-    return {
-        "options": OutboxOptions.from_settings(settings.delivery),
-        "transport_factory": lambda: make_transport(settings),
-        "sign": signer.sign if signer is not None else None,
-    }
+    return SendEdges(
+        transport=transport if transport is not None else make_transport(settings),
+        options=OutboxOptions.from_settings(settings.delivery),
+        transport_factory=(lambda: make_transport(settings)) if transport is None else None,
+        sign=signer.sign if signer is not None else None,
+    )
 
 
 # -- build -------------------------------------------------------------------------
