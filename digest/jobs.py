@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from digest import pipeline
-from digest.assemble import assemble_issue
 from digest.checks import check_line, issue_checks
 from digest.config import Settings
 from digest.delivery.outbox import SendSummary
@@ -139,15 +138,13 @@ def _run_if_due(
             if decision.action is Action.REFUSE:
                 raise NotSentError(decision.reason)
             entries = pipeline.read_entries(settings, period.day)
-            issue = assemble_issue(
-                entries, settings.themes, period.day, settings.newsletter.first_year
-            )
+            issue = pipeline.week_issue(settings, entries, period.day)
             if decision.action is Action.SEND and not issue.sections and not plan.send_empty:
                 return DueReport(
                     f"issue {key} has no entries ({issue.start} to {issue.end} in "
                     f"{settings.entries.dir}): not sent ([schedule] send_empty = false)"
                 )
-            edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+            edition = pipeline.edition_of(settings, issue, now)
             if decision.action is Action.SEND:
                 _stop_on_check_errors(key, checks(edition))
             lock.share()  # decided: other senders may help with the outbox now

@@ -55,12 +55,23 @@ def read_entries(
     return list(collected.entries)
 
 
+def week_issue(settings: Settings, entries: Iterable[Entry], day: dt.date) -> Issue:
+    """The one way an issue is put together from the week's entries (build, send,
+    schedule, check): the configured themes and numbering, nothing refused."""
+    return assemble_issue(entries, settings.themes, day, settings.newsletter.first_year)
+
+
+def edition_of(settings: Settings, issue: Issue, now: dt.datetime) -> Edition:
+    """The one way an issue becomes an edition ready to render and send."""
+    return Edition(settings, issue, make_signer(settings), now)
+
+
 def assemble(
     settings: Settings, entries: Iterable[Entry], day: dt.date, allow_empty: bool | None = None
 ) -> Issue:
     """The week's issue. An empty week is refused unless `allow_empty` (default: [schedule]
     send_empty), when it becomes the quiet-week issue every reader gets."""
-    issue = assemble_issue(entries, settings.themes, day, settings.newsletter.first_year)
+    issue = week_issue(settings, entries, day)
     if allow_empty is None:
         allow_empty = settings.schedule.send_empty
     if not issue.sections and not allow_empty:
@@ -83,7 +94,7 @@ def edition_for(
     stay in it on a rebuild, a preview or a resumed send."""
     date = day or local_today(settings, now)
     issue = assemble(settings, read_entries(settings, date, on_warning), date)
-    return Edition(settings, issue, make_signer(settings), now)
+    return edition_of(settings, issue, now)
 
 
 def variant_of(subscriber: Subscriber, settings: Settings) -> Variant:

@@ -7,7 +7,6 @@ import datetime as dt
 import click
 
 from digest import pipeline
-from digest.assemble import assemble_issue
 from digest.checks import check_line, issue_checks, run_checks
 from digest.commands import config_option, date_option, settings_from_context, utc_now
 from digest.config import Settings
@@ -34,7 +33,7 @@ def check(day: dt.datetime | None, check_all: bool) -> None:
     now = utc_now()
     date = day.date() if day else pipeline.local_today(settings, now)
     collected = gather_entries(settings, date)
-    issue = assemble_issue(collected.entries, settings.themes, date, settings.newsletter.first_year)
+    issue = pipeline.week_issue(settings, collected.entries, date)
     entries = collected.entries if check_all else issue.entries
     checks = run_checks(settings, entries, issue, now, collected.problems)
     for found in checks:
