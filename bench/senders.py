@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.delivery import sink
+from bench.delivery import BENCH_KEY, sink
 
 REPO = Path(__file__).resolve().parent.parent
 DATE = "2025-12-03"
@@ -53,7 +53,7 @@ def _project(root: Path, readers: int) -> None:
     shutil.copytree(REPO / "templates", root / "templates")
     shutil.copytree(REPO / "briefings", root / "briefings")
     (root / "subscribers").mkdir()
-    settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "bench"})
+    settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": BENCH_KEY})
     langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
     with open_store(settings) as store:
         store.upsert_subscribers(
@@ -114,7 +114,7 @@ def run(readers: int, connections: int, log: Any = print) -> dict[str, Any]:
             urls[name] = pg.create_database(f"bench_{name}")
             copy_store(sqlite_target(db_file), Target(urls[name], password=pg.password))
         base = {
-            "DIGEST_SECRET_KEY": "bench",
+            "DIGEST_SECRET_KEY": BENCH_KEY,
             "DIGEST_DELIVERY_TRANSPORT": "smtp",
             "DIGEST_DELIVERY_CONNECTIONS": str(connections),
             "DIGEST_SMTP_HOST": "127.0.0.1",
