@@ -434,10 +434,15 @@ def _claimed(
 ) -> Iterable[tuple[DeliveryRow, Subscriber | None]]:
     """Claimed rows, a batch at a time, until none is left to claim and no other sender
     holds any (a killed sender's rows come back when their lease runs out)."""
+    after = -1
     while not run.halted():
-        page = store.claim(run.issue_key, claimer, batch, run.options.lease_seconds)
+        page = store.claim(run.issue_key, claimer, batch, run.options.lease_seconds, after)
         if page:
+            after = page[-1][0].subscriber_id
             yield from page
+            continue
+        if after >= 0:
+            after = -1  # once more from the start: released rows, expired leases
             continue
         wait = store.lease_wait(run.issue_key, claimer)
         if wait is None:
