@@ -6,7 +6,8 @@ open file, not the process, so two threads of one process exclude each other too
 holder writes who it is into the file; a second sender quotes it in its message.
 
 The lock only keeps two senders from working through the same pending rows at once;
-the outbox rows in SQLite remain the record of who was mailed.
+the outbox rows in the store remain the record of who was mailed. On PostgreSQL the
+lock is an advisory lock instead (digest/store/locks.py).
 """
 
 from __future__ import annotations
