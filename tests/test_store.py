@@ -289,3 +289,29 @@ def test_soft_bounces_restart_after_a_delivery_that_got_through(store: Store) ->
     counts = store.bounce_counts_by_issue(["2025-W01", "2025-W02"])
     assert counts == {"2025-W01": {"bounced": 1, "complained": 0},
                       "2025-W02": {"bounced": 0, "complained": 0}}  # fmt: skip
+
+
+def test_two_processes_opening_an_empty_store_at_once_migrate_it_once(
+    store_target: Target,
+) -> None:
+    import threading
+
+    start, errors = threading.Barrier(3), []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            Store(store_target).close()
+        except Exception as exc:  # pragma: no cover - the failure this test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    db = open_engine(store_target)
+    assert version(db) == LATEST
+    assert db.execute("SELECT COUNT(*) FROM store_keys").fetchone()[0] == 1
+    db.close()
