@@ -348,3 +348,15 @@ def test_bounces_process_on_postgresql(
         assert (row["bounced"], row["complained"]) == (2, 1)
     again = digest(project, "bounces", "process", str(mbox), env=env)
     assert again.exit_code == 0
+
+
+def test_the_preview_offers_the_theme_sets_readers_chose_on_postgresql(
+    project: Project, pg_database: PgDatabase
+) -> None:
+    from digest.web.preview import theme_sets
+
+    settings = project.settings(**pg_database.environ())
+    chosen = frozenset({"ukraine", "spending"})
+    with open_store(settings) as store:
+        store.upsert_subscribers([Subscriber("a@example.org", "", "fr", chosen)], "t")
+    assert chosen in theme_sets(settings)
