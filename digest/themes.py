@@ -35,6 +35,7 @@ TITLE_WEIGHT = 3
 BODY_ENOUGH = 2
 """Body points that take an entry without title evidence or title setting."""
 _WORD_RE = re.compile(r"[a-z0-9]+")
+_UNICODE_WORD_RE = re.compile(r"[^\W_]+")
 # British spellings folded into American ones so either spelling of a keyword matches.
 _SPELLINGS = {"defence": "defense", "defences": "defenses", "offence": "offense",
               "licence": "license", "programme": "program", "programmes": "programs"}  # fmt: skip
@@ -52,10 +53,34 @@ _STEM_LOCK = threading.Lock()  # a Snowball stemmer object keeps state between c
 
 def normalize(text: str) -> list[str]:
     """Lowercase ASCII word tokens: accents and elisions stripped, punctuation dropped."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = _ELISION_RE.sub(" ", plain.replace("œ", "oe").replace("æ", "ae"))
-    return [_SPELLINGS.get(word, word) for word in _WORD_RE.findall(plain)]
+    return [_SPELLINGS.get(word, word) for word in _WORD_RE.findall(_plain(_words_of(text)))]
+
+
+def _words_of(text: str) -> str:
+    """Casefolded, ligatures spelt out, elisions ("l'", "d'") turned into spaces."""
+    folded = unicodedata.normalize("NFC", text.casefold()).replace("œ", "oe").replace("æ", "ae")
+    return _ELISION_RE.sub(" ", folded)
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(word as written, lowercase; the same word as `normalize` gives it) for each word.
+
+    Snowball's French stemmer needs the accents ("alliée" and "allié" share a stem only
+    with them), while a text typed without accents needs the plain form: both are kept.
+    """
+    found = []
+    for word in _UNICODE_WORD_RE.findall(_words_of(text)):
+        plain = _WORD_RE.findall(_plain(word))
+        if len(plain) == 1:
+            found.append((word, _SPELLINGS.get(plain[0], plain[0])))
+        else:  # a letter without an ASCII form splits the plain word: keep the plain parts
+            found += [(p, _SPELLINGS.get(p, p)) for p in plain]
+    return found
 
 
 @functools.cache
@@ -74,55 +99,95 @@ def _stemmer(language: str) -> Callable[[str], str]:
 
 @functools.lru_cache(maxsize=65536)
 def stem(word: str, language: str) -> str:
-    """The Snowball stem of a normalized word in `language` (the word itself if none)."""
-    return _stemmer(language)(word)
+    """The Snowball stem of a lowercase word in `language` (the word itself if none),
+    without accents."""
+    return _plain(_stemmer(language)(word))
+
+
+def _stems(word: tuple[str, str], language: str) -> frozenset[str]:
+    """The stems of the word as written and of its plain form."""
+    return frozenset({stem(_SPELLINGS.get(word[0], word[0]), language), stem(word[1], language)})
 
 
 @dataclass(frozen=True)
 class _Term:
     text: str
     kind: str
-    languages: tuple[str, ...]
-    words: tuple[str, ...]
+    stems: tuple[tuple[str, tuple[frozenset[str], ...]], ...]
+    """(language, each word's stems in it) for each language it is compared in."""
+
+    @property
+    def length(self) -> int:
+        return len(self.stems[0][1]) if self.stems else 0
+
+
+def _term(text: str, kind: str, languages: Iterable[str]) -> _Term:
+    words = tokens(text)
+    return _Term(
+        text, kind, tuple((lang, tuple(_stems(w, lang) for w in words)) for lang in languages)
+    )
 
 
 class _Text:
-    """One text's tokens, stemmed on demand per language."""
+    """One text's words, stemmed and indexed on demand per language."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = normalize(text)
-        self._stems: dict[str, list[str]] = {}
+        self.words = tokens(text)
+        self._stems: dict[str, list[frozenset[str]]] = {}
+        self._where: dict[str, dict[str, list[int]]] = {}
 
-    def stems(self, language: str) -> list[str]:
-        if language not in self._stems:
-            self._stems[language] = [stem(t, language) for t in self.tokens]
-        return self._stems[language]
+    def _index(self, language: str) -> tuple[list[frozenset[str]], dict[str, list[int]]]:
+        if language not in self._where:
+            stems = [_stems(w, language) for w in self.words]
+            where: dict[str, list[int]] = {}
+            for i, found in enumerate(stems):
+                for one in found:
+                    where.setdefault(one, []).append(i)
+            self._stems[language], self._where[language] = stems, where
+        return self._stems[language], self._where[language]
 
     def starts(self, term: _Term) -> set[int]:
         """Where the term's words occur in a row, under any of the term's languages."""
         found: set[int] = set()
-        span = len(term.words)
-        for language in term.languages:
-            wanted = [stem(w, language) for w in term.words]
-            stems = self.stems(language)
+        for language, wanted in term.stems:
+            if not wanted:
+                continue
+            stems, where = self._index(language)
+            first = {i for one in wanted[0] for i in where.get(one, ())}
             found |= {
                 i
-                for i in range(len(stems) - span + 1)
-                if stems[i] == wanted[0] and stems[i : i + span] == wanted
+                for i in first
+                if i + len(wanted) <= len(stems)
+                and all(stems[i + k] & w for k, w in enumerate(wanted))
             }
         return found
 
 
-def _terms(theme: Theme, all_languages: Sequence[str]) -> tuple[list[_Term], list[_Term]]:
+def _terms(theme: Theme, all_languages: Sequence[str]) -> tuple[tuple[_Term, ...], ...]:
     """The theme's scoring terms (keywords, then names) and its context words."""
-    scoring: list[_Term] = []
-    context: list[_Term] = []
-    for language, words in theme.keywords.items():
-        scoring += [_Term(k, "keyword", (language,), tuple(normalize(k))) for k in words]
-    scoring += [_Term(n, "name", tuple(all_languages), tuple(normalize(n))) for n in theme.names]
-    for language, words in theme.context.items():
-        context += [_Term(k, "context", (language,), tuple(normalize(k))) for k in words]
-    return [t for t in scoring if t.words], [t for t in context if t.words]
+    key = (
+        tuple((lang, tuple(words)) for lang, words in theme.keywords.items()),
+        tuple(theme.names),
+        tuple((lang, tuple(words)) for lang, words in theme.context.items()),
+        tuple(all_languages),
+    )
+    return _compiled(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(
+    key: tuple[
+        tuple[tuple[str, tuple[str, ...]], ...],
+        tuple[str, ...],
+        tuple[tuple[str, tuple[str, ...]], ...],
+        tuple[str, ...],
+    ],
+) -> tuple[tuple[_Term, ...], ...]:
+    keywords, names, context, all_languages = key
+    scoring = [_term(k, "keyword", (lang,)) for lang, words in keywords for k in words]
+    scoring += [_term(n, "name", all_languages) for n in names]
+    setting = [_term(k, "context", (lang,)) for lang, words in context for k in words]
+    return tuple(t for t in scoring if t.length), tuple(t for t in setting if t.length)
 
 
 def _languages(themes: Iterable[Theme], extra: str) -> tuple[str, ...]:
@@ -132,12 +197,12 @@ def _languages(themes: Iterable[Theme], extra: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def _found(text: _Text, terms: list[_Term], where: str, weight: int) -> list[tuple[int, Match]]:
+def _found(text: _Text, terms: Iterable[_Term], where: str, weight: int) -> list[tuple[int, Match]]:
     """One match per place in the text: the longest term found there."""
     best: dict[int, _Term] = {}
     for term in terms:
         for start in text.starts(term):
-            if start not in best or len(term.words) > len(best[start].words):
+            if start not in best or term.length > best[start].length:
                 best[start] = term
     return sorted((i, Match(t.text, t.kind, where, weight)) for i, t in best.items())
 

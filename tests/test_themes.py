@@ -290,3 +290,15 @@ def test_evaluate_refuses_a_bad_file_with_one_line(
     assert result.exit_code != 0
     assert re.search(rf"^error: .*{message}", result.output, re.MULTILINE), result.output
     assert "Traceback" not in result.output
+
+
+def test_accented_and_plain_spellings_meet_on_one_stem() -> None:
+    # Snowball's French stemmer needs the accents ("alliée"/"allié"); a text typed
+    # without them ("securite") still meets the accented keyword.
+    theme = Theme(
+        id="t", titles={"fr": "T"}, keywords={"fr": ("sécurité", "allié")}, colour="#000000",
+        order=1,
+    )  # fmt: skip
+    assert theme_of("La diplomatie alliée s'organise", themes=(theme,)) == "t"
+    assert theme_of("La securite d'abord", themes=(theme,)) == "t"
+    assert theme_of("Les alliances d'hier", themes=(theme,)) == BRIEF_THEME_ID
