@@ -82,6 +82,9 @@ def test_whole_words_only() -> None:
         ("Le sommet du G20 s'ouvre à Johannesburg", "La dette des pays pauvres au menu."),
         ("Storm batters Black Sea coast", "Heavy rain flooded streets, the weather service said."),
         ("Hybrid cars outsell diesel", "Sales of hybrids rose 20% in November."),
+        ("Ukraine beat Iceland to reach World Cup play-offs", "Two late goals in Warsaw."),
+        ("Trump unveils Gaza peace plan", "Both sides are asked to accept a ceasefire."),
+        ("Drone strike kills two in southern Lebanon", "The Israeli army named the targets."),
     ],
 )
 def test_one_shared_word_without_its_setting_makes_no_theme(title: str, lead: str) -> None:
@@ -136,9 +139,9 @@ def test_evidence_names_the_terms_where_they_were_found() -> None:
     hybrid = found.evidence["hybrid"]
     assert hybrid.accepted and found.chosen_by == "classifier"
     assert {(m.term, m.where, m.points) for m in hybrid.matches} >= {
-        ("drone", "title", 3), ("drone", "body", 1), ("militaire", "title", 0)
+        ("drone", "title", 3), ("drone", "body", 1), ("base militaire", "title", 0)
     }  # fmt: skip
-    assert hybrid.reason == "drone (title), drone (body); context: base, militaire"
+    assert hybrid.reason == "drone (title), drone (body); context: repéré, base militaire"
 
 
 def test_front_matter_themes_win_and_nothing_vanishes() -> None:
