@@ -41,14 +41,14 @@ def assemble_issue(
     seen: set[str] = set()
     chosen: list[Classified] = []
     for entry in entries:
-        if start <= entry.date <= end and entry.id not in seen:
+        if start <= entry.date <= end and entry.id not in seen and not entry.exclude:
             seen.add(entry.id)
             chosen.append(classify(entry, themes))
     sections = []
     for theme in [*themes, BRIEF_THEME]:
         members = sorted(
             (c.entry for c in chosen if c.theme_id == theme.id),
-            key=lambda e: (-e.date.toordinal(), e.title.casefold()),
+            key=section_order,
         )
         if members:
             sections.append(Section(theme=theme, entries=tuple(members)))
@@ -60,6 +60,12 @@ def assemble_issue(
         end=end,
         sections=tuple(sections),
     )
+
+
+def section_order(entry: Entry) -> tuple[int, int, int, str]:
+    """The editor's `order` first (lower first), then the rest newest first, by title."""
+    placed = entry.order is not None
+    return (0 if placed else 1, entry.order or 0, -entry.date.toordinal(), entry.title.casefold())
 
 
 def sections_for(issue: Issue, themes: frozenset[str]) -> tuple[Section, ...]:
