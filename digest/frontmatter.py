@@ -98,7 +98,12 @@ def _assign_yaml(meta: CommentedMap, key: str, value: Any) -> None:
         return
     current = meta.get(key)
     if isinstance(value, list) and isinstance(current, CommentedSeq):
-        current[:] = value
+        for index, item in enumerate(value):  # item by item: comments stay on their lines
+            if index < len(current):
+                current[index] = item
+            else:
+                current.append(item)
+        del current[len(value) :]
     elif isinstance(value, dict) and isinstance(current, CommentedMap):
         for old in [k for k in current if k not in value]:
             del current[old]
