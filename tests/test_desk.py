@@ -479,6 +479,11 @@ def test_a_broken_entry_shows_its_error_and_the_rest_renders(
     desk_project.write_entry(
         "2025-12-03-broken.md", "---\ntitle: [oops\ndate: 2025-12-03\n---\nx\n"
     )
+    desk_project.write_entry(
+        "2025-12-02-wd.md",
+        "---\ntitle: Conférence\ndate: 2025-12-02\nsource: https://example.org/w\n---\n"
+        "Il a parlé lundi 2 décembre 2025.\n",
+    )
     with running(desk_app) as base:
         page = open_desk(browser, base)
         broken = row(page, "2025-12-03-broken.md")
@@ -486,7 +491,9 @@ def test_a_broken_entry_shows_its_error_and_the_rest_renders(
         assert "Rutte fixe le cap" in plain_text(page)
         assert page.locator("#error").count() == 0
         errors = page.locator(".check-group[data-severity=error]")
-        assert errors.locator("h3").inner_text() == "1 error"
+        assert errors.locator("h3").inner_text() == "2 errors"
+        card = row(page, "2025-12-02-wd.md").locator(".problems").inner_text()
+        assert card.startswith("error: [weekday-date] line 6: 'lundi 2 décembre 2025' says")
         assert "briefings/2025-12-03-broken.md:" in errors.inner_text()
         assert str(desk_project.root) not in page.locator("#checks").inner_text()
 
@@ -607,3 +614,32 @@ def test_axe_finds_no_serious_or_critical_violation(desk_app: Flask, browser: Br
             if v["impact"] in {"serious", "critical"}
         ]
         assert bad == [], bad
+
+
+def test_build_and_send_honour_the_desks_keys(desk_project: Project) -> None:
+    """The keys the desk writes, read by `digest build` (and so by `send`, same path)."""
+    folder = desk_project.root / "briefings"
+    kyiv = folder / "2025-12-02-kyiv-aid.md"
+    kyiv.write_text(
+        kyiv.read_text("utf-8").replace("language: en\n", "language: en\nexclude: true\n")
+    )
+    budgets = folder / "2025-12-01-budgets.md"
+    budgets.write_text(
+        budgets.read_text("utf-8").replace(
+            "language: fr\n", "language: fr\norder: 1\nsummary: Résumé de la rédaction.\n"
+        )
+    )
+    out = desk_project.root / "build"
+    config = ["--config", str(desk_project.config)]
+    result = CliRunner().invoke(cli, [*config, "build", "--date", "2025-12-03", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "issue.txt").read_text("utf-8")
+    assert "New air defence package for Ukraine" not in text
+    assert "Résumé de la rédaction." in text and "Plusieurs Alliés ont annoncé" not in text
+    spending = text.split("DÉPENSES DE DÉFENSE")[1]
+    assert spending.index("Les Alliés relèvent") < spending.index("Rutte fixe le cap")
+
+    budgets.write_text(budgets.read_text("utf-8").replace("order: 1", "order: first"))
+    result = CliRunner().invoke(cli, [*config, "build", "--date", "2025-12-03", "--out", str(out)])
+    assert result.exit_code != 0
+    assert "2025-12-01-budgets.md:7: order: must be a whole number" in result.output

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.assemble import assemble_issue, week_window
+from digest.checks import run_checks
 from digest.config import Settings
 from digest.entries import Collected, gather_entries
 from digest.errors import DigestError
@@ -121,20 +122,23 @@ def _highlights(entry: Entry, context: str) -> tuple[Highlight, ...]:
 
 
 def load_desk(
-    settings: Settings, day: dt.date, collected: Collected | None = None
+    settings: Settings, day: dt.date, now: dt.datetime, collected: Collected | None = None
 ) -> tuple[Desk, list[Entry]]:
-    """The desk for the week of `day`, and the usable entries of the issue it shows.
+    """The desk for the week of `day`, and the week's usable entries (excluded too).
 
-    A file that cannot be read is listed with its error instead of stopping the rest.
+    A file that cannot be read is listed with its error instead of stopping the rest;
+    `Desk.problems` holds those and the editorial checks of the issue, as `digest send`
+    runs them, and each candidate carries its own.
     """
     collected = collected or gather_entries(settings, day)
     folder = settings.entries.dir
     start, end = week_window(day)
     week = [e for e in collected.entries if start <= e.date <= end]
     issue = assemble_issue(week, settings.themes, day, settings.newsletter.first_year)
+    checks = run_checks(settings, issue.entries, issue, now, collected.problems)
     context = " ".join(e.text for e in issue.entries)
     by_path: dict[str, list[Problem]] = {}
-    for problem in collected.problems:
+    for problem in checks:
         by_path.setdefault(str(Path(problem.path).resolve()), []).append(problem)
     stamps: dict[str, str] = {}
 
@@ -159,7 +163,7 @@ def load_desk(
             stamp = file_stamp(path)
             stamps[path.name] = stamp
             broken.append(Candidate(path.name, None, stamp, False, error=problem))
-    desk = Desk(issue, sections, excluded, tuple(broken), collected.problems, stamps)
+    desk = Desk(issue, sections, excluded, tuple(broken), tuple(checks), stamps)
     return desk, week
 
 

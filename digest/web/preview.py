@@ -38,9 +38,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from digest import pipeline
-from digest.checks import run_checks
 from digest.config import Settings
-from digest.entries import gather_entries
 from digest.errors import DigestError
 from digest.frontmatter import ConflictError
 from digest.models import Variant
@@ -219,11 +217,9 @@ class Built:
 def _build(settings: Settings) -> Built:
     now = _now()
     day = _day(settings, now)
-    collected = gather_entries(settings, day)
-    desk, week = desk_module.load_desk(settings, day, collected)
+    desk, week = desk_module.load_desk(settings, day, now)
     edition = pipeline.Edition(settings, desk.issue, pipeline.make_signer(settings), now)
-    checks = run_checks(settings, desk.issue.entries, desk.issue, now, collected.problems)
-    return Built(desk, week, edition, checks)
+    return Built(desk, week, edition, list(desk.problems))
 
 
 def _grouped(checks: list[Problem], root: Path) -> list[tuple[str, list[dict[str, Any]]]]:
