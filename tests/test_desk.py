@@ -643,3 +643,41 @@ def test_build_and_send_honour_the_desks_keys(desk_project: Project) -> None:
     result = CliRunner().invoke(cli, [*config, "build", "--date", "2025-12-03", "--out", str(out)])
     assert result.exit_code != 0
     assert "2025-12-01-budgets.md:7: order: must be a whole number" in result.output
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("exclude: yes please", r"bad\.md:4: exclude: must be true or false"),
+        ("order: 1.5", r"bad\.md:4: order: must be a whole number"),
+        ("order: true", r"bad\.md:4: order: must be a whole number"),
+        ("summary: [a, b]", r"bad\.md:4: summary: must be a text"),
+    ],
+)
+def test_desk_keys_are_validated_with_file_and_line(
+    project: Project, line: str, message: str
+) -> None:
+    from digest.errors import SourceError
+    from digest.pipeline import read_entries
+
+    project.write_entry("bad.md", f"---\ntitle: T\ndate: 2025-12-02\n{line}\n---\nx\n")
+    with pytest.raises(SourceError, match=message):
+        read_entries(project.settings())
+
+
+def test_reorder_moves_one_place_and_writes_only_what_changes() -> None:
+    from digest.web.desk import Candidate, reorder
+
+    def made(name: str, order: int | None, editable: bool = True) -> Candidate:
+        day = dt.date(2025, 12, 2)
+        entry = Entry(name, name, day, "fr", "", "", "", "", order=order)
+        return Candidate(name, entry, "s", editable)
+
+    members = [made("a.md", None), made("b.md", None), made("feed", None, False)]
+    assert reorder(members, "b.md", -1) == {"b.md": 1, "a.md": 2}
+    assert reorder(members, "a.md", -1) == {}  # already first
+    # A feed item has no file to hold an order: the files get theirs, it keeps none (and
+    # so sorts after them, as every unordered entry does).
+    assert reorder(members, "b.md", 1) == {"a.md": 1, "b.md": 3}
+    placed = [made("a.md", 1), made("b.md", 2), made("c.md", 3)]
+    assert reorder(placed, "c.md", -1) == {"c.md": 2, "b.md": 3}
