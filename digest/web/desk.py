@@ -26,7 +26,7 @@ from digest.entries import Collected, gather_entries
 from digest.errors import DigestError
 from digest.frontmatter import DELETE, ConflictError, FrontMatterError, file_stamp, update_entry
 from digest.highlights import find_figures, find_quotes
-from digest.models import BRIEF_THEME_ID, Entry, Issue
+from digest.models import BRIEF_THEME_ID, Classified, Entry, Issue, Theme
 from digest.sources.markdown import parse_entry
 from digest.sources.problems import EntryError, Problem
 from digest.themes import classify
@@ -87,9 +87,22 @@ def _editable(entry: Entry, folder: Path) -> bool:
     return entry.path is not None and entry.path.resolve().parent == folder.resolve()
 
 
-def _evidence(entry: Entry, settings: Settings) -> tuple[str, str]:
+class _Classifier:
+    """`classify` once per entry and request: the issue and the evidence share it."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, Classified] = {}
+
+    def __call__(self, entry: Entry, themes: Sequence[Theme]) -> Classified:
+        key = f"{entry.id}\0{entry.path}"
+        if key not in self.found or self.found[key].entry != entry:
+            self.found[key] = classify(entry, themes)
+        return self.found[key]
+
+
+def _evidence(entry: Entry, settings: Settings, classifier: _Classifier) -> tuple[str, str]:
     """(theme id, why): the editor's `themes` key wins, else the keyword counts."""
-    found = classify(entry, settings.themes)
+    found = classifier(entry, settings.themes)
     if entry.themes:
         return found.theme_id, "set by the editor (themes in front matter)"
     counts = sorted(((n, t) for t, n in found.scores.items() if n), reverse=True)
@@ -121,6 +134,13 @@ def _highlights(entry: Entry, context: str) -> tuple[Highlight, ...]:
     return tuple(result)
 
 
+def week_issue(settings: Settings, day: dt.date) -> Issue:
+    """The issue of the week of `day` from every entry that can be read: a broken file
+    is left out here (the desk shows its error) instead of blanking the issue."""
+    entries = gather_entries(settings, day).entries
+    return assemble_issue(entries, settings.themes, day, settings.newsletter.first_year)
+
+
 def load_desk(
     settings: Settings, day: dt.date, now: dt.datetime, collected: Collected | None = None
 ) -> tuple[Desk, list[Entry]]:
@@ -134,7 +154,8 @@ def load_desk(
     folder = settings.entries.dir
     start, end = week_window(day)
     week = [e for e in collected.entries if start <= e.date <= end]
-    issue = assemble_issue(week, settings.themes, day, settings.newsletter.first_year)
+    classifier = _Classifier()
+    issue = assemble_issue(week, settings.themes, day, settings.newsletter.first_year, classifier)
     checks = run_checks(settings, issue.entries, issue, now, collected.problems)
     context = " ".join(e.text for e in issue.entries)
     by_path: dict[str, list[Problem]] = {}
@@ -147,7 +168,7 @@ def load_desk(
         name = entry.path.name if editable and entry.path else entry.id
         stamp = file_stamp(entry.path) if editable and entry.path else ""
         stamps[name] = stamp
-        theme_id, evidence = _evidence(entry, settings)
+        theme_id, evidence = _evidence(entry, settings, classifier)
         key = str(entry.path.resolve()) if entry.path else ""
         return Candidate(
             name, entry, stamp, editable, theme_id, evidence,

@@ -222,6 +222,14 @@ def _build(settings: Settings) -> Built:
     return Built(desk, week, edition, list(desk.problems))
 
 
+def _edition(settings: Settings) -> pipeline.Edition:
+    """The issue as the desk shows it (usable entries of the week), without the desk."""
+    now = _now()
+    day = _day(settings, now)
+    issue = desk_module.week_issue(settings, day)
+    return pipeline.Edition(settings, issue, pipeline.make_signer(settings), now)
+
+
 def _grouped(checks: list[Problem], root: Path) -> list[tuple[str, list[dict[str, Any]]]]:
     """Checks by severity, errors first, each with its path relative to the project."""
     groups: list[tuple[str, list[dict[str, Any]]]] = []
@@ -424,7 +432,7 @@ def raw() -> Response:
     settings = _settings()
     try:
         variant = _variant(settings)
-        edition = _build(settings).edition
+        edition = _edition(settings)
         compiled = edition.compiled(variant)
     except DigestError as exc:
         return Response(f"error: {exc}\n", 422, mimetype="text/plain")
