@@ -8,12 +8,15 @@ the page shows after its reload.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import subprocess
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -402,6 +405,53 @@ def test_import_shows_the_entries_before_writing_them(
         assert "Drones au-dessus des ports de la Baltique" in plain_text(page)
 
 
+@pytest.fixture
+def feed_url() -> Iterator[str]:
+    """The fixture feed served over real HTTP on 127.0.0.1."""
+    folder = REPO / "tests" / "fixtures" / "feeds"
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/defence-news.rss"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_import_of_a_feed_url_previews_then_writes(
+    desk_app: Flask, desk_project: Project, browser: Browser, feed_url: str
+) -> None:
+    folder = desk_project.root / "briefings"
+    before = {p.name for p in folder.iterdir()}
+    with running(desk_app) as base:
+        page = open_desk(browser, base)
+        page.locator("#paste").fill(feed_url)
+        with page.expect_navigation():
+            page.locator("#import-preview").click()
+        result = page.locator("#import-result").inner_text()
+        assert "Nordic allies pool orders for air defence interceptors" in result
+        assert "Second Black Sea convoy escorted to Odesa" in result
+        assert {p.name for p in folder.iterdir()} == before
+        with page.expect_navigation():
+            page.locator("#import-accept").click()
+        added = {p.name for p in folder.iterdir()} - before
+        assert "2025-12-02-nordic-allies-pool-orders-for-air-defence-interceptors.md" in added
+        assert "Nordic allies pool orders" in plain_text(page)
+        # The same URL again: everything is already imported, nothing new to add.
+        page.locator("#paste").fill(feed_url)
+        with page.expect_navigation():
+            page.locator("#import-preview").click()
+        assert "Nothing new to add." in page.locator("#import-result").inner_text()
+
+
 def test_import_of_an_empty_box_says_so(desk_app: Flask, browser: Browser) -> None:
     with running(desk_app) as base:
         page = open_desk(browser, base)
@@ -490,6 +540,8 @@ def test_a_broken_entry_shows_its_error_and_the_rest_renders(
         assert "error: briefings/2025-12-03-broken.md:" in broken.inner_text()
         assert "Rutte fixe le cap" in plain_text(page)
         assert page.locator("#error").count() == 0
+        left_out = page.locator("#broken-note").inner_text()
+        assert left_out.startswith("Not in this preview: 2025-12-03-broken.md cannot be read")
         errors = page.locator(".check-group[data-severity=error]")
         assert errors.locator("h3").inner_text() == "2 errors"
         card = row(page, "2025-12-02-wd.md").locator(".problems").inner_text()
