@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -70,11 +71,27 @@ def entry_path(root: Path, name: str) -> Path:
     return path
 
 
-def _yaml() -> YAML:
+def _indents(header: str) -> tuple[int, int]:
+    """(mapping indent, dash offset) the file already uses, so that re-emitting it does
+    not re-indent lines nobody changed; 2 and 2 (`  - item`) when it shows neither."""
+    mapping = offset = None
+    for line in header.splitlines():
+        dash = re.match(r"^( *)- ", line)
+        if dash and offset is None:
+            offset = len(dash.group(1))
+        elif not dash and mapping is None:
+            nested = re.match(r"^( +)[^\s#]", line)
+            if nested:
+                mapping = len(nested.group(1))
+    return mapping or 2, 2 if offset is None else offset
+
+
+def _yaml(header: str) -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap a long title or summary
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    mapping, offset = _indents(header)
+    yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
     return yaml
 
 
@@ -123,7 +140,7 @@ def _assign_yaml(meta: CommentedMap, key: str, value: Any) -> None:
 
 
 def _yaml_header(header: str, changes: Mapping[str, Any], name: str) -> str:
-    yaml = _yaml()
+    yaml = _yaml(header)
     try:
         meta = yaml.load(header) if header.strip() else CommentedMap()
     except YAMLError as exc:

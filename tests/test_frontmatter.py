@@ -156,3 +156,17 @@ def test_the_file_mode_is_kept(tmp_path: Path) -> None:
     path.chmod(0o644)
     update_entry(tmp_path / "b", "a.md", file_stamp(path), {"order": 1})
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "title: T\nthemes:\n- ukraine\n- hybrid\n",
+        "title: T\nthemes:\n  - ukraine\nhighlights:\n  pin:\n    - x\n",
+        "title: T\nhighlights:\n    pin: [x]\nthemes:\n    - ukraine\n",
+        "title: T\nthemes: [ukraine]\n",
+    ],
+)
+def test_the_files_own_indentation_is_kept(header: str) -> None:
+    text = f"---\n{header}---\nbody\n"
+    assert rewrite(text, {"exclude": True}) == f"---\n{header}exclude: true\n---\nbody\n"

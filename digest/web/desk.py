@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +188,7 @@ def load_desk(
     return desk, week
 
 
-def _validator(settings: Settings) -> Any:
+def _validator(settings: Settings) -> Callable[[Path, str], None]:
     """Refuse a change whose result would not read as an entry (checked on a copy)."""
     news = settings.newsletter
     theme_ids, languages = {t.id for t in settings.themes}, set(news.languages)

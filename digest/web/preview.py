@@ -41,7 +41,7 @@ from digest import pipeline
 from digest.config import Settings
 from digest.errors import DigestError
 from digest.frontmatter import ConflictError
-from digest.models import Variant
+from digest.models import Entry, Variant
 from digest.proof import send_proof
 from digest.render.variant import CompiledVariant, parse_variant
 from digest.schedule import next_fire_for
@@ -209,7 +209,7 @@ class Built:
     """Everything one request needs: the desk, the issue's edition, the checks."""
 
     desk: desk_module.Desk
-    week: list[Any]
+    week: list[Entry]
     edition: pipeline.Edition
     checks: list[Problem]
 
