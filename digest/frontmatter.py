@@ -164,6 +164,12 @@ def _toml_header(header: str, changes: Mapping[str, Any], name: str) -> str:
     for key, value in changes.items():
         if value is DELETE:
             document.pop(key, None)
+        elif isinstance(value, dict) and isinstance(document.get(key), dict):
+            current = document[key]  # a [table] or an inline table: changed in place
+            for old in [k for k in current if k not in value]:
+                del current[old]
+            for sub, item in value.items():
+                current[sub] = item
         elif isinstance(value, dict):
             table = tomlkit.inline_table()
             table.update(value)

@@ -170,3 +170,9 @@ def test_the_file_mode_is_kept(tmp_path: Path) -> None:
 def test_the_files_own_indentation_is_kept(header: str) -> None:
     text = f"---\n{header}---\nbody\n"
     assert rewrite(text, {"exclude": True}) == f"---\n{header}exclude: true\n---\nbody\n"
+
+
+def test_a_toml_table_stays_a_table() -> None:
+    text = '+++\ntitle = "T"\n\n[highlights]\npin = ["x"]  # keep\n+++\nbody\n'
+    new = rewrite(text, {"highlights": {"pin": ["x"], "drop": ["y"]}})
+    assert new == '+++\ntitle = "T"\n\n[highlights]\npin = ["x"]  # keep\ndrop = ["y"]\n+++\nbody\n'
