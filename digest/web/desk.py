@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +280,10 @@ def reorder(members: Sequence[Candidate], name: str, step: int) -> dict[str, int
     return {n: i + 1 for i, n in enumerate(names) if n in editable and current[n] != i + 1}
 
 
+_WRITING = threading.Lock()
+"""One desk write at a time: the server is threaded, and a move touches several files."""
+
+
 def apply(
     settings: Settings,
     desk: Desk,
@@ -290,6 +295,19 @@ def apply(
 ) -> list[str]:
     """Carry out one desk action; returns the files written. `stamps` are the versions
     of the files the page showed: any mismatch refuses the action before any write."""
+    with _WRITING:
+        return _apply(settings, desk, week, name, action, value, stamps)
+
+
+def _apply(
+    settings: Settings,
+    desk: Desk,
+    week: Iterable[Entry],
+    name: str,
+    action: str,
+    value: str,
+    stamps: Mapping[str, str],
+) -> list[str]:
     folder = settings.entries.dir
     validate = _validator(settings)
     if action in {"up", "down"}:
