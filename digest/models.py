@@ -58,6 +58,13 @@ class Entry:
     """Highlights (figures or quotes) the editor pinned in front matter."""
     drops: tuple[str, ...] = ()
     """Highlights the editor dropped in front matter."""
+    # -- editor's desk (front matter `exclude`, `order`, `summary`) --
+    exclude: bool = False
+    """Left out of this issue by the editor; still listed on the desk to bring back."""
+    order: int | None = None
+    """Place within its section (lower first); unordered entries follow, newest first."""
+    summary: str = ""
+    """The editor's own summary, shown instead of the sentences picked from the body."""
 
 
 @dataclass(frozen=True)
