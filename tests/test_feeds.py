@@ -244,7 +244,7 @@ def test_mislabelled_encoding_is_read_and_reported() -> None:
     entries, problems = load_feed("latin1-mislabelled.rss", FEEDS, 5, ["fr"], "fr")
     assert [e.title for e in entries] == ["Défense aérienne : accord signé"]
     assert [str(p) for p in problems] == [
-        "latin1-mislabelled.rss: document declared as utf-8, but parsed as windows-1252"
+        "latin1-mislabelled.rss: not UTF-8 as declared or implied; read as windows-1252"
     ]
 
 
