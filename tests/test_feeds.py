@@ -204,7 +204,8 @@ def test_import_a_feed_as_markdown_once(project: Project, feed_server: FeedServe
     folder = project.root / "briefings"
     nordic = folder / "2025-12-02-nordic-allies-pool-orders-for-air-defence-interceptors.md"
     text = nordic.read_text(encoding="utf-8")
-    assert "guid: guid:wire-2025-12-02-001" in text and "themes:\n- spending" in text
+    assert "guid: guid:wire-2025-12-02-001" in text and "suggested_theme: spending" in text
+    assert "\nthemes:" not in text  # the classifier's guess is not the editor's choice
     again = run(project, "entries", "import", url)
     assert "0 entries written" in again.output and "already imported" in again.output
     # The same feed configured as a source does not bring the imported items in twice.
@@ -253,5 +254,5 @@ def test_options_for_pasted_texts_are_refused_with_a_feed(project: Project) -> N
     for option, value in (("--date", "2025-12-02"), ("--language", "en")):
         result = run(project, "entries", "import", feed, option, value)
         assert result.exit_code == 2, result.output
-        assert f"{option} applies to a pasted text only" in result.output
+        assert f"{option} applies to a pasted text or page only" in result.output
     assert not list((project.root / "briefings").glob("*nordic*"))  # nothing written

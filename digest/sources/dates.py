@@ -30,8 +30,10 @@ ABBREVIATIONS = {
     "dec": 12,
 }  # fmt: skip
 _MONTHS = {**MONTHS, **ABBREVIATIONS}
-_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True)) + "|" + "|".join(
-    rf"{a}\.?" for a in sorted(ABBREVIATIONS, key=len, reverse=True)
+_MONTH = (
+    "|".join(sorted(MONTHS, key=len, reverse=True))
+    + "|"
+    + "|".join(rf"{a}\.?" for a in sorted(ABBREVIATIONS, key=len, reverse=True))
 )
 _WEEKDAY = "|".join(WEEKDAYS)
 # Matched on accent-free, lower-case text of the same length as the original. The year
@@ -126,7 +128,7 @@ def parse_written_datetime(text: str) -> dt.datetime | None:
         )
     except (ValueError, OverflowError):
         return None
-    return parsed
+    return parsed if isinstance(parsed, dt.datetime) else None
 
 
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

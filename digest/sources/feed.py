@@ -12,13 +12,13 @@ import calendar
 import datetime as dt
 import hashlib
 import io
-from html import escape
+import re
 import urllib.error
 import urllib.request
 import xml.sax
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -102,6 +102,9 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
     request = urllib.request.Request(url, headers=headers)
     try:
         with _OPENER.open(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length", "") or ""
+            if declared.isdigit() and int(declared) > MAX_FEED_BYTES:
+                raise FeedError(url, "larger than 5 MB; refused before reading")
             body = response.read(MAX_FEED_BYTES + 1)
             etag = response.headers.get("ETag", "") or ""
             modified = response.headers.get("Last-Modified", "") or ""
@@ -126,6 +129,18 @@ def read_feed_file(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise FeedError(str(path), f"cannot read: {exc.strerror}") from None
+
+
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|RDF)\b", re.IGNORECASE)
+
+
+def looks_like_feed_document(data: bytes) -> bool:
+    """An RSS, RSS 1.0 (RDF) or Atom document: its first element is one of their roots."""
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"<"):
+        return False
+    body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.DOTALL).lstrip()
+    return bool(_FEED_ROOT.match(body))
 
 
 def feed_key(guid: str, link: str, title: str, content: str) -> str:
@@ -236,7 +251,9 @@ def item_body(item: Mapping[str, Any]) -> str:
     contents = [c for c in item.get("content") or [] if str(c.get("value", "")).strip()]
     has_media = any(item.get(key) for key in _MEDIA_KEYS)
     html = [str(c["value"]) for c in contents if c.get("type") in _HTML_TYPES]
-    plain = [] if has_media else [str(c["value"]) for c in contents if c.get("type") == "text/plain"]
+    plain = (
+        [] if has_media else [str(c["value"]) for c in contents if c.get("type") == "text/plain"]
+    )
     full = (html or plain or [""])[0]
     if len(strip_tags(full)) > len(strip_tags(summary)):
         return full if full in html else _escape_plain(full)

@@ -143,7 +143,8 @@ def _entry_from(
         language in languages or _LANGUAGE_CODE.match(language)
     ):
         raise fail(
-            "language", f"{language!r} is not a language code such as {', '.join(sorted(languages))}"
+            "language",
+            f"{language!r} is not a language code such as {', '.join(sorted(languages))}",
         )
     source_url = meta.get("source", "") or ""
     if source_url and not _is_http_url(source_url):
