@@ -259,7 +259,8 @@ def _preview_page(
     # left inside the article (a "Share this article" line) is dropped and reported with
     # its line in that text.
     near = day or page.date or dt.date.today()
-    pasted = parse_pasted("\n".join([page.title, *page.paragraphs]), location, near=near)
+    main_text = f"{location} [main text]"
+    pasted = parse_pasted("\n".join([page.title, *page.paragraphs]), main_text, near=near)
     removed = {p.line for p in pasted.removed}
     kept = tuple((i + 2, p) for i, p in enumerate(page.paragraphs) if i + 2 not in removed)
     article = PastedSection(page.title, 1, kept)

@@ -295,11 +295,12 @@ def _read_item(
 def item_date(item: Mapping[str, Any], tz: dt.tzinfo) -> dt.date | None:
     """The item's calendar day in `tz`: feedparser's reading of RFC 822 / ISO 8601, else the
     date as written (another locale's day and month names, e.g. `Qua, 03 Dez 2025`)."""
-    parsed = item.get("published_parsed") or item.get("updated_parsed")
+    # dict.get: FeedParserDict maps a missing `updated` to `published` with a warning.
+    parsed = dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")
     if parsed is not None:
         return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz).date()
     for key in ("published", "updated", "dc_date", "created"):
-        written = str(item.get(key, "") or "").strip()
+        written = str(dict.get(item, key, "") or "").strip()
         moment = parse_written_datetime(written) if written else None
         if moment is not None:
             return (moment.astimezone(tz) if moment.tzinfo else moment).date()

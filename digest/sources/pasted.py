@@ -214,8 +214,8 @@ def parse_pasted(text: str, path: str, near: dt.date | None = None) -> PastedTex
     else:
         lead, sections = _heading_sections(lines)
         shape = "briefing"
-        if len(sections) >= 2 and all(_NUMBERED_RE.match(s.title) for s in sections):
-            sections = [replace(s, title=_NUMBERED_RE.sub("", s.title)) for s in sections]
+        if sum(bool(_NUMBERED_RE.match(s.title)) for s in sections) >= 2:
+            lead, sections = _numbered_headings(lead, sections)
             shape = "numbered list"
         if len(sections) < 2:
             lead, sections = _numbered_sections(lines)
@@ -246,6 +246,27 @@ def _heading_sections(
     if current is not None:
         sections.append(PastedSection(current[0], current[1], tuple(current[2])))
     return lead, sections
+
+
+def _numbered_headings(
+    lead: tuple[int, str] | None, sections: list[PastedSection]
+) -> tuple[tuple[int, str] | None, list[PastedSection]]:
+    """Numbered heading lines are the topics: a short unnumbered line above them (the
+    briefing's own title) joins the lead, one below them joins the topic before it."""
+    topics: list[PastedSection] = []
+    for section in sections:
+        number = _NUMBERED_RE.match(section.title)
+        if number:
+            topics.append(replace(section, title=section.title[number.end() :].strip()))
+            continue
+        lines = ((section.line, section.title), *section.paragraphs)
+        if topics:
+            last = topics[-1]
+            topics[-1] = replace(last, paragraphs=last.paragraphs + tuple(lines))
+        else:
+            text = "\n\n".join(t for _, t in lines)
+            lead = (section.line, f"{lead[1]}\n\n{text}" if lead else text)
+    return lead, topics
 
 
 def _numbered_sections(
