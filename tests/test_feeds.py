@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from digest.cli import cli
 from digest.entries import gather_entries
 from digest.sources.feed import FeedError, fetch_url, load_feed, parse_feed
+from digest.sources.sanitize import CACHE_STATS, MAX_ITEM_CHARS
 from digest.store import Store
 from tests.conftest import FIXTURES, Project
 
@@ -256,3 +257,51 @@ def test_options_for_pasted_texts_are_refused_with_a_feed(project: Project) -> N
         assert result.exit_code == 2, result.output
         assert f"{option} applies to a pasted text or page only" in result.output
     assert not list((project.root / "briefings").glob("*nordic*"))  # nothing written
+
+
+def test_a_malformed_item_link_is_a_warning_for_build_check_and_send(project: Project) -> None:
+    """Issue 12, item 2: `http://[::1` made build, check and send --dry-run die."""
+    env = {"DIGEST_FEEDS_URLS": str(FEEDS / "media-captions.rss")}
+    out = str(project.root / "o")
+    for args in (
+        ("build", "--date", "2025-12-03", "--out", out),
+        ("check", "--date", "2025-12-03"),
+        ("send", "--date", "2025-12-03", "--dry-run"),
+    ):
+        result = run(project, *args, env=env)
+        assert (
+            "Traceback" not in result.output
+            and result.exception is None
+            or isinstance(result.exception, SystemExit)
+        ), (args, result.output)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "Invalid IPv6 URL" not in result.output
+    built = run(project, "build", "--date", "2025-12-03", "--out", out, env=env)
+    assert built.exit_code == 0, built.output
+    assert re.search(r"warning: .*media-captions\.rss: item 5 .*'http://\[::1'", built.output)
+    html = (project.root / "o" / "issue.html").read_text(encoding="utf-8")
+    assert "Un lien mal formé ne doit rien casser" in html and "[::1" not in html
+
+
+def test_deep_or_huge_item_html_is_flattened_or_cut_before_sanitizing() -> None:
+    """Issue 12, item 10: nh3 is quadratic on deep nesting; unchanged items are not
+    sanitized again."""
+    deep = "<div>" * 50_000 + "Texte enfoui." + "</div>" * 50_000
+    huge = "<p>" + "mot " * 100_000 + "</p>"
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>Profond</title><description><![CDATA[{deep}]]></description>"
+        "<pubDate>Tue, 02 Dec 2025 09:00:00 GMT</pubDate></item>"
+        f"<item><title>Immense</title><description><![CDATA[{huge}]]></description>"
+        "<pubDate>Tue, 02 Dec 2025 09:00:00 GMT</pubDate></item></channel></rss>"
+    ).encode()
+    entries, problems = parse_feed(feed, "deep.rss", ["fr"], "fr")
+    deep_entry, huge_entry = entries
+    assert deep_entry.text == "Texte enfoui." and "<div" not in deep_entry.body_html
+    assert len(huge_entry.body_html) <= MAX_ITEM_CHARS + 100
+    messages = [str(p) for p in problems]
+    assert any("item 1 (Profond): HTML nested deeper than 100 levels" in m for m in messages)
+    assert any("item 2 (Immense): body longer than 200,000 characters; cut" in m for m in messages)
+    misses = CACHE_STATS["misses"]
+    parse_feed(feed, "deep.rss", ["fr"], "fr")
+    assert CACHE_STATS["misses"] == misses  # the same items again: nothing re-sanitized

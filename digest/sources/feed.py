@@ -239,7 +239,7 @@ _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _MEDIA_KEYS = ("media_content", "media_credit", "media_thumbnail", "media_player")
 
 
-def item_body(item: Mapping[str, Any]) -> str:
+def item_body(item: dict[str, Any]) -> str:
     """The item's own text as raw HTML: its full HTML content when that says more than its
     summary, else the summary/description.
 
@@ -265,7 +265,7 @@ def _escape_plain(text: str) -> str:
 
 
 def _read_item(
-    item: Mapping[str, Any], number: int, location: str, tz: dt.tzinfo
+    item: dict[str, Any], number: int, location: str, tz: dt.tzinfo
 ) -> tuple[_Item | None, Problem | None]:
     """One item, or None with the warning saying why it was left out."""
     title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
@@ -292,7 +292,7 @@ def _read_item(
     return _Item(key, title, when, link, body_html, html_to_text(body_html)), problem
 
 
-def item_date(item: Mapping[str, Any], tz: dt.tzinfo) -> dt.date | None:
+def item_date(item: dict[str, Any], tz: dt.tzinfo) -> dt.date | None:
     """The item's calendar day in `tz`: feedparser's reading of RFC 822 / ISO 8601, else the
     date as written (another locale's day and month names, e.g. `Qua, 03 Dez 2025`)."""
     # dict.get: FeedParserDict maps a missing `updated` to `published` with a warning.

@@ -86,13 +86,13 @@ def clean_feed_html(fragment: str) -> tuple[str, str]:
         return found
     CACHE_STATS["misses"] += 1
     notes = []
-    if len(fragment) > MAX_ITEM_CHARS:
-        fragment = fragment[:MAX_ITEM_CHARS]
-        notes.append(f"body longer than {MAX_ITEM_CHARS:,} characters; cut")
-    if nesting_depth(fragment) > MAX_DEPTH:
+    if nesting_depth(fragment) > MAX_DEPTH:  # a linear scan, so before any cut
         text = " ".join(strip_tags(fragment).split())
         fragment = f"<p>{html.escape(text)}</p>"
         notes.append(f"HTML nested deeper than {MAX_DEPTH} levels; kept as plain text")
+    if len(fragment) > MAX_ITEM_CHARS:
+        fragment = fragment[:MAX_ITEM_CHARS]
+        notes.append(f"body longer than {MAX_ITEM_CHARS:,} characters; cut")
     result = (clean_html(fragment), "; ".join(notes))
     _CACHE[key] = result
     if len(_CACHE) > CACHE_SIZE:
