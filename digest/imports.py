@@ -99,15 +99,6 @@ class ImportPlan:
         return [d.written for d in self.drafts]
 
 
-def looks_like_feed(location: str) -> bool:
-    """A file whose first element is an RSS, RDF or Atom root (kept for scripts)."""
-    try:
-        with open(location, "rb") as handle:
-            return looks_like_feed_document(handle.read(2048))
-    except OSError:
-        return False
-
-
 def _source_fields(source: str | None) -> dict[str, str]:
     if not source:
         return {}
@@ -174,15 +165,20 @@ def preview_import(
     cache: FeedCache | None = None,
     published: Iterable[str] = (),
     fetch: Fetcher = fetch_url,
+    data: bytes | None = None,
 ) -> ImportPlan:
     """Read `location` (a file path or an http(s) URL), decide its shape and draft its
     entries without writing anything.
 
-    Raises SourceError (one line naming the file or URL) when nothing usable is there:
-    an empty or binary file, a page with no main text, a 404, a timeout, a source over
-    the size cap (refused before parsing).
+    `data` gives the content directly (text pasted into a form, a file uploaded), with
+    `location` then only naming it in problems. Raises SourceError (one line naming the
+    file or URL) when nothing usable is there: an empty or binary file, a page with no
+    main text, a 404, a timeout, a source over the size cap (refused before parsing).
     """
-    if is_url(location):
+    if data is not None:
+        if len(data) > MAX_FEED_BYTES:
+            raise SourceError(f"{location}: larger than 5 MB; refused")
+    elif is_url(location):
         data = fetch(location, settings.feeds.timeout, cache)
     elif re.match(r"^[a-z][a-z0-9+.-]*://", location, re.IGNORECASE):
         raise SourceError(f"{location}: only http(s) URLs and local files can be imported")
@@ -265,7 +261,8 @@ def _preview_page(
     kept = tuple((i + 2, p) for i, p in enumerate(page.paragraphs) if i + 2 not in removed)
     article = PastedSection(page.title, 1, kept)
     plan = ImportPlan(location, "html page", problems=list(pasted.removed))
-    given = _source_fields(source) or ({"source": location} if is_url(location) else {})
+    given = {"source": location} if is_url(location) else {}
+    given.update(_source_fields(source))
     if "source_name" not in given and page.site_name:
         given["source_name"] = page.site_name
     text = "\n".join(t for _, t in kept)

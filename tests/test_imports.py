@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
+from digest.errors import SourceError
 from digest.imports import preview_import, write_import
 from digest.pipeline import read_entries
 from tests.conftest import FIXTURES, Project
@@ -42,7 +43,7 @@ def site() -> Iterator[Site]:
         def do_GET(self) -> None:
             state.requests.append(self.path)
             if self.path == "/slow":
-                time.sleep(2)
+                time.sleep(3)
             if self.path == "/huge":
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -202,7 +203,8 @@ def test_bad_urls_are_one_error_line_and_nothing_written(
     project: Project, site: Site, path: str, message: str
 ) -> None:
     folder = empty_folder(project)
-    result = run(project, "entries", "import", site.base + path, env={"DIGEST_FEEDS_TIMEOUT": "1"})
+    env = {"DIGEST_FEEDS_TIMEOUT": "1" if path == "/slow" else "10"}
+    result = run(project, "entries", "import", site.base + path, env=env)
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and re.search(message, errors[0]), result.output
@@ -332,3 +334,23 @@ def test_imported_entries_are_chosen_by_keywords_until_the_editor_sets_themes(
     rows = {r["title"]: r for r in json.loads(run(project, "entries", "list", "--json").output)}
     assert rows["Budgets for 2026"]["chosen_by"] == "editor"
     assert rows["Budgets for 2026"]["theme"] == "summit"
+
+
+def test_pasted_content_is_previewed_without_a_file(project: Project) -> None:
+    """The editor's import box gives the text itself; nothing is written by a preview."""
+    folder = empty_folder(project)
+    text = (PASTED / "single-article.txt").read_bytes()
+    plan = preview_import(project.settings(), "import box", data=text, source="OTAN")
+    assert plan.shape == "article" and [d.meta["source_name"] for d in plan.drafts] == ["OTAN"]
+    assert any(str(p).startswith("import box:2: removed update line") for p in plan.problems)
+    assert not list(folder.glob("*.md"))
+    with pytest.raises(SourceError, match=r"^import box: empty file"):
+        preview_import(project.settings(), "import box", data=b"  \n")
+
+
+def test_page_by_url_with_a_source_name_keeps_its_url(project: Project, site: Site) -> None:
+    empty_folder(project)
+    url = f"{site.base}/2025/12/drone-shield.html"
+    assert run(project, "entries", "import", url, "--source", "NDR").exit_code == 0
+    (entry,) = read_entries(project.settings())
+    assert (entry.source_url, entry.source_name) == (url, "NDR")
