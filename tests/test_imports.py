@@ -354,3 +354,44 @@ def test_page_by_url_with_a_source_name_keeps_its_url(project: Project, site: Si
     assert run(project, "entries", "import", url, "--source", "NDR").exit_code == 0
     (entry,) = read_entries(project.settings())
     assert (entry.source_url, entry.source_name) == (url, "NDR")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Updated guidance was sent to every Ally on Tuesday.",
+        "Share prices of defence firms rose after the announcement.",
+        "Photos published on Monday show the damaged pipeline.",
+        "The regulator fined the company over cookie consent banners that misled users.",
+        "Par ailleurs, les ministres ont évoqué la Moldavie.",
+        "By the end of the year, two more batteries will be delivered.",
+        "Subscribers to the satellite service lost their connection for a day.",
+        "Le 5 juin 2025, les Alliés ont adopté un plan.",
+    ],
+)
+def test_news_sentences_are_not_taken_for_furniture(sentence: str) -> None:
+    from digest.sources.pasted import furniture_kind
+
+    assert furniture_kind(sentence) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("Share this article", "share line"),
+        ("Facebook Twitter LinkedIn Email", "share line"),
+        ("Partager sur Facebook", "share line"),
+        ("Mis à jour le 3 décembre 2025 à 18h04", "update line"),
+        ("By Jane Writer and Tom Reporter", "byline"),
+        ("Par Jean Dupont", "byline"),
+        ("We use cookies to measure our audience. Accept all cookies", "cookie notice"),
+        ("Photo: Alliance press office", "image credit"),
+        ("© Agence Photo", "image credit"),
+        ("Lire aussi : Les Alliés relèvent leurs budgets", "subscribe line"),
+        ("05 Jun. 2025 -", "lone date"),
+    ],
+)
+def test_furniture_lines_are_recognised(line: str, kind: str) -> None:
+    from digest.sources.pasted import furniture_kind
+
+    assert furniture_kind(line) == kind

@@ -124,26 +124,37 @@ def _is_heading(line: str, next_line: str | None) -> bool:
 
 
 _FOLD = str.maketrans("àâäéèêëîïôöùûüçœ’", "aaaeeeeiioouuuco'")
+# Each rule is narrow on purpose: a news sentence may start with "Updated", "Share" or
+# "Photos", so a line is furniture only when it is nothing else (an update line carries a
+# date or time, a share bar is only share words, a cookie notice speaks to the reader).
 _FURNITURE: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("update line", re.compile(
         r"^(last updated|updated|last modified|mis a jour|derniere mise a jour|modifie le|"
-        r"publie le|published)\b"), 120),
-    ("byline", re.compile(r"^(by|par)\s+[A-Z][\w'.-]+(\s+[A-Z][\w'.-]+){0,3}"
-                          r"(\s*(,|and|et|&)\s*[A-Z][\w'.-]+(\s+[A-Z][\w'.-]+){0,3})*\s*$",
-                          re.IGNORECASE), 80),
-    ("share line", re.compile(
-        r"^(share|partager|share this|partagez|tweet|print|imprimer|email|e-mail|copy link|"
-        r"copier le lien|facebook|linkedin|whatsapp|x \(twitter\))\b"), 80),
+        r"publie le|published|posted)\b.*(\d{4}|\d{1,2}[:h]\d{2})"), 120),
+    ("byline", re.compile(r"^(?:[Bb]y|BY|[Pp]ar|PAR)\s+[A-Z][\w'.-]+(\s+[A-Z][\w'.-]+){0,3}"
+                          r"(\s*(,|and|et|&)\s*[A-Z][\w'.-]+(\s+[A-Z][\w'.-]+){0,3})*\s*$"), 80),
     ("subscribe line", re.compile(
         r"^(subscribe|s'abonner|abonnez-vous|sign up|inscrivez-vous|follow us|suivez-nous|"
-        r"read more|lire aussi|a lire aussi|lire la suite|related|see also|voir aussi)\b"), 150),
+        r"read more|lire aussi|a lire aussi|lire la suite|related articles|see also|"
+        r"voir aussi)\b"), 150),
     ("cookie notice", re.compile(
-        r"cookie.*\b(accept|accepter|consent|settings|parametres|policy|politique)|"
-        r"\b(we use|this site uses|nous utilisons|ce site utilise)\b.*cookie"), 400),
+        r"\b(we use cookies|this (web)?site uses cookies|nous utilisons des cookies|"
+        r"ce site utilise des cookies|accept (all )?cookies|accepter (les |tous les )?cookies|"
+        r"cookie (settings|preferences|policy)|(politique|parametres) (de |des )?cookies)\b"),
+     400),
     ("image credit", re.compile(
-        r"^(photo|photos|image|credit|credits|illustration|picture|©|\(c\))\b\s*[:©/-]?|"
-        r"^©|\b(afp|reuters|getty images|ap) ?photo\b|/ ?(afp|reuters|getty images)$"), 150),
+        r"^(photo|photos|image|credit|credits|illustration|picture)\s*(:|©|/|by\b)|"
+        r"^(©|\(c\)\s)|\b(afp|reuters|getty images|ap) ?photo\b|/ ?(afp|reuters|getty images)$"),
+     150),
 )  # fmt: skip
+_SHARE_WORDS = {
+    "share", "partager", "partagez", "this", "cet", "cette", "article", "page", "story", "on",
+    "sur", "facebook", "twitter", "x", "linkedin", "whatsapp", "email", "e-mail", "mail",
+    "print", "imprimer", "copy", "link", "copier", "le", "lien", "tweet", "reddit",
+    "telegram", "bluesky", "mastodon", "envoyer", "par", "via",
+}  # fmt: skip
+_SHARE_VERBS_AND_SITES = _SHARE_WORDS - {"this", "cet", "cette", "article", "page", "story",
+                                         "on", "sur", "le", "par", "via"}  # fmt: skip
 _AS_DELIVERED = re.compile(
     r"^\((as delivered|check against delivery|seul le prononce fait foi|"
     r"seul le texte prononce fait foi|verifier au prononce)\)\s*",
@@ -154,6 +165,9 @@ _AS_DELIVERED = re.compile(
 def furniture_kind(line: str) -> str | None:
     """What kind of page furniture the line is ('byline', 'share line'...), or None."""
     folded = line.strip().lower().translate(_FOLD)
+    words = set(re.findall(r"[\w'-]+", folded))
+    if 0 < len(words) <= 8 and words <= _SHARE_WORDS and words & _SHARE_VERBS_AND_SITES:
+        return "share line"
     for kind, pattern, longest in _FURNITURE:
         if len(folded) <= longest and pattern.search(folded if kind != "byline" else line.strip()):
             return kind
