@@ -155,9 +155,12 @@ _SHARE_WORDS = {
 }  # fmt: skip
 _SHARE_VERBS_AND_SITES = _SHARE_WORDS - {"this", "cet", "cette", "article", "page", "story",
                                          "on", "sur", "le", "par", "via"}  # fmt: skip
-_AS_DELIVERED = re.compile(
-    r"^\((as delivered|check against delivery|seul le prononce fait foi|"
-    r"seul le texte prononce fait foi|verifier au prononce)\)\s*",
+# Openings of a speech transcript, cut from the start of a line: the summary must start
+# with what was said, not with "(As delivered) Good afternoon."
+_OPENINGS = re.compile(
+    r"^(\((as delivered|check against delivery|seul le prononce fait foi|"
+    r"seul le texte prononce fait foi|verifier au prononce)\)|"
+    r"(good (morning|afternoon|evening)|bonjour|bonsoir)\b[^.!?]{0,40}[.!])\s*",
     re.IGNORECASE,
 )
 
@@ -202,15 +205,14 @@ def parse_pasted(text: str, path: str, near: dt.date | None = None) -> PastedTex
                 Problem("pasted-debris", "warning", path, number, f"removed leftover {line!r}")
             )
             continue
-        delivered = _AS_DELIVERED.match(line)
-        if delivered:
-            said = delivered.group(0).strip()
+        while opening := _OPENINGS.match(line.lower().translate(_FOLD)):
+            said = line[: opening.end()].strip()
             removed.append(
-                Problem("pasted-furniture", "warning", path, number, f"removed furniture {said!r}")
+                Problem("pasted-furniture", "warning", path, number, f"removed opening {said!r}")
             )
-            line = line[delivered.end() :].strip()
-            if not line:
-                continue
+            line = line[opening.end() :].strip()
+        if not line:
+            continue
         kind = furniture_kind(line)
         if kind is not None:
             if kind == "lone date":
