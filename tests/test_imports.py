@@ -397,3 +397,21 @@ def test_furniture_lines_are_recognised(line: str, kind: str) -> None:
     from digest.sources.pasted import furniture_kind
 
     assert furniture_kind(line) == kind
+
+
+def test_hard_wrapped_markdown_paragraphs_stay_whole(project: Project, tmp_path: Path) -> None:
+    empty_folder(project)
+    notes = tmp_path / "notes.md"
+    notes.write_text(
+        "## Budgets\n\nMinisters agreed on Wednesday 3 December 2025 to raise\n"
+        "defence spending, a step long asked for.\n\n- first item\n- second item\n\n"
+        "## Drones\n\nSensors at the ports.\n",
+        encoding="utf-8",
+    )
+    assert run(project, "entries", "import", str(notes)).exit_code == 0
+    entries = {e.title: e for e in read_entries(project.settings())}
+    budgets = entries["Budgets"]
+    assert "<p>Ministers agreed on Wednesday 3 December 2025 to raise\ndefence spending" in (
+        budgets.body_html
+    )  # one paragraph, not two
+    assert budgets.body_html.count("<li>") == 2 and budgets.body_html.count("<ul>") == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -46,7 +47,7 @@ class PastedSection:
         """The section's body as Markdown: paragraphs, grouped bullets and numbered items,
         quotes as blockquotes."""
         if self.markdown_source:
-            return _join_markdown([text for _, text in self.paragraphs])
+            return "\n\n".join(text for _, text in self.paragraphs) + "\n"
         blocks: list[str] = []
         for _, text in self.paragraphs:
             bullet = _BULLET_RE.match(text)
@@ -64,18 +65,6 @@ class PastedSection:
             else:
                 blocks.append(escape_markdown(text))
         return "\n\n".join(blocks) + "\n"
-
-
-def _join_markdown(lines: list[str]) -> str:
-    """Markdown lines back into blocks: list items stay together, paragraphs apart."""
-    blocks: list[str] = []
-    for text in lines:
-        is_item = bool(_BULLET_RE.match(text) or _NUMBERED_RE.match(text))
-        if is_item and blocks and (_BULLET_RE.match(blocks[-1]) or _NUMBERED_RE.match(blocks[-1])):
-            blocks[-1] += "\n" + text
-        else:
-            blocks.append(text)
-    return "\n\n".join(blocks) + "\n"
 
 
 Shape = Literal["briefing", "article", "markdown", "numbered list"]
@@ -341,10 +330,25 @@ def _markdown_sections(
             current[2].append((number, line if not match else f"**{match[2].strip()}**"))
     if current is not None:
         sections.append(PastedSection(current[0], current[1], tuple(current[2]), True))
+    sections = [replace(s, paragraphs=_blocks(s.paragraphs)) for s in sections]
     lead = None
     if lead_parts:
-        lead = (lead_parts[0][0], "\n\n".join(_plain(t) for _, t in lead_parts))
+        lead = (lead_parts[0][0], "\n\n".join(_plain(t) for _, t in _blocks(lead_parts)))
     return lead, sections
+
+
+def _blocks(lines: Iterable[tuple[int, str]]) -> tuple[tuple[int, str], ...]:
+    """Markdown lines back into blocks: lines that followed each other in the file (a
+    hard-wrapped paragraph, a list) stay one block; a blank line starts the next."""
+    blocks: list[tuple[int, str]] = []
+    previous = -1
+    for number, line in lines:
+        if blocks and number == previous + 1 and not line.startswith("**"):
+            blocks[-1] = (blocks[-1][0], f"{blocks[-1][1]}\n{line}")
+        else:
+            blocks.append((number, line))
+        previous = number
+    return tuple(blocks)
 
 
 def markdown_title(text: str) -> str:
