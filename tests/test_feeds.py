@@ -302,3 +302,31 @@ def test_deep_or_huge_item_html_is_flattened_or_cut_before_sanitizing() -> None:
     misses = CACHE_STATS["misses"]
     parse_feed(feed, "deep.rss", ["fr"], "fr")
     assert CACHE_STATS["misses"] == misses  # the same items again: nothing re-sanitized
+
+
+@pytest.mark.parametrize(
+    ("title", "link", "expected"),
+    [
+        (
+            "International : Toute l'actualité sur Le Monde.fr.",
+            "https://www.lemonde.fr/international/",
+            "Le Monde",
+        ),
+        ("World news | The Guardian", "https://www.theguardian.com/world", "The Guardian"),
+        ("BBC News - World", "https://www.bbc.co.uk/news/world", "BBC News"),
+        ("heise online News", "https://www.heise.de/", "heise online News"),
+        (
+            "Section Europe : les dernières nouvelles de notre rédaction",
+            "https://www.quotidien.test/",
+            "quotidien.test",
+        ),
+        ("", "https://www.example.org/", "example.org"),
+    ],
+)
+def test_source_name_is_the_sites_short_name(title: str, link: str, expected: str) -> None:
+    from digest.sources.feed import source_name
+
+    assert source_name(title, link, "feed.xml", {}) == expected
+    assert source_name(title, link, "feed.xml", {"lemonde.fr": "Le Monde (Paris)"}) == (
+        "Le Monde (Paris)" if "lemonde" in link else expected
+    )

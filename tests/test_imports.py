@@ -241,8 +241,8 @@ def test_media_rss_bodies_are_descriptions_never_captions(project: Project, site
     assert "Narva" not in everything and "Agence Photo" not in everything  # caption, credit
     shield = next(t for n, t in texts.items() if "bouclier" in n)
     assert "Réunis à Bruxelles, les ministres ont adopté un plan commun" in shield
-    # The channel title is a slogan: the site's short name comes from its host.
-    assert "source_name: lequotidien.test" in shield
+    # The channel title is a section and a slogan: the part that names the host is kept.
+    assert "source_name: Le Quotidien\n" in shield
     # Two items with the same title on the same day: both kept, under distinct names.
     same = sorted(n for n in texts if "le-point-sur-la-situation" in n)
     assert len(same) == 2 and "already exists" not in result.output
@@ -253,11 +253,11 @@ def test_media_rss_bodies_are_descriptions_never_captions(project: Project, site
 
 def test_feeds_source_names_can_be_configured(project: Project) -> None:
     empty_folder(project)
-    env = {"DIGEST_FEEDS_NAMES": "lequotidien.test = Le Quotidien"}
+    env = {"DIGEST_FEEDS_NAMES": "lequotidien.test = Le Quotidien (Paris)"}
     result = run(project, "entries", "import", str(FEEDS / "media-captions.rss"), env=env)
     assert result.exit_code == 0, result.output
     entries = read_entries(project.settings())
-    assert {e.source_name for e in entries} == {"Le Quotidien"}
+    assert {e.source_name for e in entries} == {"Le Quotidien (Paris)"}
 
 
 def test_rdf_atom_and_undeclared_language_feeds(project: Project, site: Site) -> None:

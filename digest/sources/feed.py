@@ -326,10 +326,36 @@ def source_name(title: str, link: str, location: str, names: Mapping[str, str]) 
     if len(parts) == 1 and len(parts[0]) <= MAX_SOURCE_NAME:
         return parts[0]
     for part in parts:
-        letters = "".join(c for c in part.casefold() if c.isalnum())
-        if label and len(part) <= MAX_SOURCE_NAME and (label in letters or letters in label):
-            return part
+        named = _naming_span(part, label) if label else None
+        if named is not None:
+            return named
     return host or clean[:MAX_SOURCE_NAME]
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _naming_span(part: str, label: str) -> str | None:
+    """`part` when it is a short name of the site (`BBC News`, `The Guardian`), else the
+    shortest run of its words that names the site (`Toute l'actualité sur Le Monde.fr`
+    -> `Le Monde`), else None."""
+    words = part.split()
+    if len(words) <= 3 and len(part) <= MAX_SOURCE_NAME:
+        letters = _letters(part)
+        if label in letters or (len(letters) >= 3 and letters in label):
+            return part
+    spans = [
+        " ".join(words[i:j])
+        for i in range(len(words))
+        for j in range(i + 1, min(i + 5, len(words)) + 1)
+        if label in _letters(" ".join(words[i:j]))
+    ]
+    if not spans:
+        return None
+    best = min(spans, key=len)
+    trimmed = re.sub(r"\.[a-z]{2,4}$", "", best)
+    return trimmed if label in _letters(trimmed) else best
 
 
 MAX_SOURCE_NAME = 40
