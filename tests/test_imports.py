@@ -102,7 +102,7 @@ def test_single_article_with_long_quoted_headline_and_nato_date_lines(project: P
     folder = empty_folder(project)
     result = run(project, "entries", "import", str(PASTED / "single-article.txt"))
     assert result.exit_code == 0, result.output
-    assert "read as article" in result.output and "1 entry written" in result.output
+    assert "read as article in en" in result.output and "1 entry written" in result.output
     for line, what in (
         (2, "update line 'Last updated: 05 Jun. 2025 21:06'"),
         (3, "lone date '05 Jun. 2025 -'"),

@@ -72,7 +72,9 @@ def import_entries(
             )
         except OptionError as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(f"{source_file}: read as {plan.shape}")
+    languages = sorted({str(d.meta.get("language", "")) for d in plan.drafts})
+    said = f" in {', '.join(languages)}" if languages else ""
+    click.echo(f"{source_file}: read as {plan.shape}{said}")
     if dry_run:
         for problem in plan.problems:
             warn(problem)
