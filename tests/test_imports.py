@@ -419,3 +419,37 @@ def test_hard_wrapped_markdown_paragraphs_stay_whole(project: Project, tmp_path:
         budgets.body_html
     )  # one paragraph, not two
     assert budgets.body_html.count("<li>") == 2 and budgets.body_html.count("<ul>") == 1
+
+
+def test_a_lead_and_one_section_is_still_a_briefing(project: Project, tmp_path: Path) -> None:
+    empty_folder(project)
+    pasted = tmp_path / "one.txt"
+    pasted.write_text(
+        "Le porte-parole a tenu un point de presse le jeudi 4 décembre 2025 à Bruxelles.\n"
+        "Des drones au-dessus des ports\nTrois survols ont été signalés en une semaine.\n",
+        encoding="utf-8",
+    )
+    result = run(project, "entries", "import", str(pasted))
+    assert result.exit_code == 0 and "read as briefing" in result.output, result.output
+    (entry,) = read_entries(project.settings())
+    assert entry.title == "Des drones au-dessus des ports"
+    assert entry.text.endswith("à Bruxelles.")  # the lead closes the entry
+
+
+def test_a_text_without_headline_takes_its_first_sentence(project: Project, tmp_path: Path) -> None:
+    empty_folder(project)
+    pasted = tmp_path / "prose.txt"
+    pasted.write_text(
+        "The ministers met in Brussels on Thursday, 4 December 2025, to agree on air "
+        "defence. They pooled orders for interceptors and asked industry to deliver within "
+        "two years, a pace that several capitals said was ambitious but necessary.\n"
+        "A second meeting is planned for the spring.\n",
+        encoding="utf-8",
+    )
+    result = run(project, "entries", "import", str(pasted))
+    assert result.exit_code == 0 and "read as article" in result.output, result.output
+    (entry,) = read_entries(project.settings())
+    assert entry.title == (
+        "The ministers met in Brussels on Thursday, 4 December 2025, to agree on air defence."
+    )
+    assert entry.text.startswith("They pooled orders for interceptors")

@@ -219,13 +219,16 @@ def parse_pasted(text: str, path: str, near: dt.date | None = None) -> PastedTex
     else:
         lead, sections = _heading_sections(lines)
         shape = "briefing"
+        one_section = (lead, sections) if len(sections) == 1 and lead is not None else None
         if sum(bool(_NUMBERED_RE.match(s.title)) for s in sections) >= 2:
             lead, sections = _numbered_headings(lead, sections)
             shape = "numbered list"
         if len(sections) < 2:
             lead, sections = _numbered_sections(lines)
             shape = "numbered list"
-        if len(sections) < 2 and lines:
+        if len(sections) < 2 and one_section is not None and not is_headline(lines[0][1]):
+            (lead, sections), shape = one_section, "briefing"  # a lead, then one section
+        elif len(sections) < 2 and lines:
             lead, sections = None, [_article(lines)]
             shape = "article"
     return PastedText(lead, tuple(sections), dates, tuple(removed), shape)
@@ -299,10 +302,26 @@ def _numbered_sections(
     return lead, sections
 
 
+MAX_HEADLINE_CHARS = 250
+
+
+def is_headline(text: str) -> bool:
+    """Could be an article's headline: any length up to a long one, any final punctuation
+    but the end of a sentence of prose (a period, a colon, a comma)."""
+    stripped = text.strip()
+    return 0 < len(stripped) <= MAX_HEADLINE_CHARS and stripped[-1] not in ".;:,…"
+
+
 def _article(lines: list[tuple[int, str]]) -> PastedSection:
-    """One article: the first line is its headline, the rest its body."""
-    (number, headline), body = lines[0], lines[1:]
-    return PastedSection(headline, number, tuple(body))
+    """One article: the first line is its headline, the rest its body. A text that starts
+    with a paragraph instead takes its first sentence as the title and keeps the rest."""
+    (number, first), body = lines[0], lines[1:]
+    if is_headline(first) or len(first) <= MAX_HEADING_CHARS:
+        return PastedSection(first, number, tuple(body))
+    sentence = re.match(r"^(.{20,200}?[.!?])\s+(\S.*)$", first)
+    if sentence is None:
+        return PastedSection(first, number, tuple(body))
+    return PastedSection(sentence[1], number, ((number, sentence[2]), *body))
 
 
 def _markdown_sections(
