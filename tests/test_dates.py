@@ -29,7 +29,7 @@ NEAR = dt.date(2025, 12, 10)
     ],
 )
 def test_press_date_formats(text: str, expected: dt.date) -> None:
-    (found,) = find_dates(text, NEAR)
+    (found,) = find_dates(text, NEAR, iso=True)
     assert found.date == expected and not found.contradicts
 
 
@@ -38,6 +38,12 @@ def test_weekday_check_is_kept() -> None:
     assert wrong.contradicts
     (wrong_en,) = find_dates("Friday, Dec. 2, 2025", NEAR)
     assert wrong_en.contradicts and wrong_en.date == dt.date(2025, 12, 2)
+
+
+def test_iso_dates_only_when_asked() -> None:
+    """An entry body's URLs and ids are not dates for the editorial checks."""
+    assert find_dates("see https://example.org/2025-13-45/report") == []
+    assert find_dates("published 2025-06-05")[:1] == []
 
 
 def test_no_date_without_year_or_weekday() -> None:

@@ -71,8 +71,11 @@ def _fold(text: str) -> str:
     return "".join(unicodedata.normalize("NFKD", c)[0] if c.isalpha() else c for c in text.lower())
 
 
-def find_dates(text: str, near: dt.date | None = None) -> list[WrittenDate]:
-    """Every written-out or ISO date in `text`, in order.
+def find_dates(text: str, near: dt.date | None = None, iso: bool = False) -> list[WrittenDate]:
+    """Every written-out date in `text` (and ISO date with `iso`), in order.
+
+    ISO dates are opt-in: in an entry body they are mostly parts of URLs and ids, which
+    the editorial checks must not read as dates; an imported text's date line may be one.
 
     A date without a year counts only with a weekday ("mardi 2 décembre") and `near`
     given: it takes the year next to `near` whose calendar has that weekday, else
@@ -80,7 +83,7 @@ def find_dates(text: str, near: dt.date | None = None) -> list[WrittenDate]:
     """
     folded = _fold(text)
     found: dict[int, WrittenDate] = {}
-    for pattern in (_DAY_FIRST, _MONTH_FIRST, _ISO):
+    for pattern in (_DAY_FIRST, _MONTH_FIRST, _ISO) if iso else (_DAY_FIRST, _MONTH_FIRST):
         for match in pattern.finditer(folded):
             if any(w.offset <= match.start() < w.offset + len(w.text) for w in found.values()):
                 continue

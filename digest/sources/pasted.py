@@ -163,7 +163,7 @@ def furniture_kind(line: str) -> str | None:
     for kind, pattern, longest in _FURNITURE:
         if len(folded) <= longest and pattern.search(folded if kind != "byline" else line.strip()):
             return kind
-    dates = find_dates(line)
+    dates = find_dates(line, iso=True)
     if dates:
         rest = line
         for found in dates:
@@ -205,7 +205,7 @@ def parse_pasted(text: str, path: str, near: dt.date | None = None) -> PastedTex
         kind = furniture_kind(line)
         if kind is not None:
             if kind == "lone date":
-                datelines.extend((number, d) for d in find_dates(line, near))
+                datelines.extend((number, d) for d in find_dates(line, near, iso=True))
             removed.append(Problem("pasted-furniture", "warning", path, number,
                                    f"removed {kind} {line!r}"))  # fmt: skip
             continue
