@@ -330,3 +330,9 @@ def test_source_name_is_the_sites_short_name(title: str, link: str, expected: st
     assert source_name(title, link, "feed.xml", {"lemonde.fr": "Le Monde (Paris)"}) == (
         "Le Monde (Paris)" if "lemonde" in link else expected
     )
+
+
+def test_an_atom_entry_declaring_its_own_language_keeps_it() -> None:
+    atom = (FEEDS / "html-content.atom").read_bytes().replace(b"<entry>", b'<entry xml:lang="fr">')
+    (entry,), _ = parse_feed(atom, "blog.atom", ["fr", "en"], "en")
+    assert entry.language == "fr"  # the item's own declaration wins over the feed's

@@ -200,7 +200,12 @@ def parse_feed(
     feed_language = whole or default_language
     entries: list[Entry] = []
     for found in items:
-        language = declared or detect_language(f"{found.title}\n{found.text}") or feed_language
+        language = (
+            found.declared
+            or declared
+            or detect_language(f"{found.title}\n{found.text}")
+            or feed_language
+        )
         entries.append(
             Entry(
                 id="feed-" + hashlib.sha256(found.key.encode()).hexdigest()[:12],
@@ -233,6 +238,8 @@ class _Item:
     link: str
     body_html: str
     text: str
+    declared: str | None = None
+    """The item's own `xml:lang`, when it has one (Atom)."""
 
 
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
@@ -289,7 +296,10 @@ def _read_item(
     if note:
         problem = warn(note)
     key = feed_key(str(item.get("id", "") or ""), link or raw_link, title, raw_body)
-    return _Item(key, title, when, link, body_html, html_to_text(body_html)), problem
+    details = [item.get("title_detail"), item.get("summary_detail"), *(item.get("content") or [])]
+    own = next((d.get("language") for d in details if d and d.get("language")), None)
+    item_language = declared_language(own)
+    return _Item(key, title, when, link, body_html, html_to_text(body_html), item_language), problem
 
 
 def item_date(item: dict[str, Any], tz: dt.tzinfo) -> dt.date | None:
