@@ -27,10 +27,8 @@ from digest.sources.dates import weekday_message
 from digest.sources.feed import (
     MAX_FEED_BYTES,
     FeedCache,
-    FeedError,
     Fetcher,
     fetch_url,
-    host_name,
     is_url,
     looks_like_feed_document,
     parse_feed,
@@ -198,7 +196,7 @@ def preview_import(
     if note is not None:
         plan.problems.append(note)
     pasted = parse_pasted(text, location, near=day or dt.date.today())
-    return _preview_text(settings, plan, pasted, day, source, language)
+    return _preview_text(settings, plan, pasted, day, _source_fields(source), language)
 
 
 def _preview_text(
@@ -206,9 +204,10 @@ def _preview_text(
     plan: ImportPlan,
     pasted: PastedText,
     day: dt.date | None,
-    source: str | None,
+    fields: dict[str, str],
     language: str | None,
 ) -> ImportPlan:
+    """Drafts of a text's sections; `fields` (source, source_name) go into each."""
     location = plan.location
     plan.shape = pasted.shape
     plan.problems.extend(pasted.removed)
@@ -232,7 +231,7 @@ def _preview_text(
         if index == 0 and pasted.lead is not None:
             lead = "\n\n".join(escape_markdown(p) for p in pasted.lead[1].split("\n\n"))
             body = f"{body}\n{lead}\n"
-        meta: dict[str, Any] = {"title": section.title, "date": date, **_source_fields(source)}
+        meta: dict[str, Any] = {"title": section.title, "date": date, **fields}
         meta["language"] = language
         target = _target(settings.entries.dir, date, section.title, taken)
         plan.drafts.append(_draft(settings, meta, body, target, language))
@@ -271,10 +270,8 @@ def _preview_page(
     )
     dated = page.date or next((d.date for _, d in pasted.dates if d.date), None)
     as_article = PastedText(None, (article,), pasted.dates, (), "article")
-    plan = _preview_text(settings, plan, as_article, day or dated, None, chosen)
+    plan = _preview_text(settings, plan, as_article, day or dated, given, chosen)
     plan.shape = "html page"
-    for draft in plan.drafts:
-        draft.meta.update(given)
     return plan
 
 
@@ -316,22 +313,7 @@ def _preview_feed(
     return plan
 
 
-def import_entries(
-    settings: Settings,
-    location: str,
-    day: dt.date | None = None,
-    source: str | None = None,
-    language: str | None = None,
-    cache: FeedCache | None = None,
-    published: Iterable[str] = (),
-    fetch: Fetcher = fetch_url,
-) -> tuple[ImportPlan, ImportResult]:
-    """`preview_import` then `write_import`: what `digest entries import` does."""
-    plan = preview_import(settings, location, day, source, language, cache, published, fetch)
-    return plan, write_import(plan)
-
-
 __all__ = [
-    "Draft", "FeedError", "ImportPlan", "ImportResult", "Written", "host_name",
-    "import_entries", "preview_import", "write_import",
+    "Draft", "ImportPlan", "ImportResult", "OptionError", "Written", "preview_import",
+    "slugify", "write_import",
 ]  # fmt: skip

@@ -75,7 +75,11 @@ def feed_server() -> Iterator[FeedServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class QuietServer(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # /slow's client gave up; its broken pipe must not reach another test's CLI
+
+    server = QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
     state.bodies["/wire.rss"] = (FEEDS / "defence-news.rss").read_bytes()
