@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import chaos, delivery, render, report, senders
+from bench import chaos, delivery, render, report, senders, themes
 
 BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "render": lambda _args: render.main(),
@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "report": report.main,
     "chaos": chaos.main,
     "senders": senders.main,
+    "themes": themes.main,
 }
 
 

@@ -23,7 +23,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     text = page.read_text(encoding="utf-8")
     for heading in ("## Headlines", "## Issue build time against entries",
                     "## Per-subscriber message cost", "## Send throughput against a local sink",
-                    "## Peak memory against list size", "## Several senders, one outbox",
+                    "## Peak memory against list size", "## Theme classifier on the labelled set",
+                    "## Several senders, one outbox",
                     "## Crash and fault run"):  # fmt: skip
         assert heading in text
     assert "chaos: pasted run" in text  # make chaos's output lands on the page
@@ -44,6 +45,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
         assert all(r["messages"] == report.TINY.senders_readers for r in several["runs"])
         assert "two senders / one sender on PostgreSQL" in text
     assert "| 5 |" in text and "| 10 |" in text  # one table row per entry count
+    assert results["themes"]["evaluations"][0]["name"] == "all"  # the labelled set, measured
+    assert "| holdout |" in text and "| spending |" in text
 
     # --render-only rewrites the page from the saved numbers, e.g. after `make chaos`
     (tmp_path / "performance" / "chaos.txt").write_text("chaos: a newer run\n")

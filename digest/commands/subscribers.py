@@ -14,7 +14,7 @@ from digest.commands import config_option, settings_from_context
 from digest.config import Settings
 from digest.errors import SubscriberError
 from digest.models import Subscriber
-from digest.store import STATUSES, Store, SubscriberRecord, open_store
+from digest.store import STATUSES, Store, SubscriberRecord, open_store, target_of
 from digest.subscribers import (
     FORMATS,
     Vocabulary,
@@ -93,7 +93,7 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
         f"{csv_file} ({parsed.kind} format: {counts.added} new, {counts.updated} updated, "
         f"{counts.unchanged} unchanged"
         f"{f', {len(parsed.errors)} skipped' if parsed.errors else ''}) "
-        f"into {settings.store.path}"
+        f"into {target_of(settings).where}"
     )
     if counts.kept_out:
         click.echo(

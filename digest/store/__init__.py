@@ -48,6 +48,7 @@ __all__ = [
     "Target",
     "attributes_json",
     "open_store",
+    "store_exists",
     "target_of",
 ]
 
@@ -89,3 +90,9 @@ def target_of(settings: Settings) -> Target:
 
 def open_store(settings: Settings) -> Store:
     return Store(target_of(settings))
+
+
+def store_exists(settings: Settings) -> bool:
+    """Whether there is a store to read yet (a page that only reads must not create a
+    SQLite file); a PostgreSQL database is always there."""
+    return settings.store.engine != "sqlite" or settings.store.path.exists()
