@@ -368,6 +368,7 @@ def page(results: dict[str, Any], images: list[str], chaos: str) -> str:
         "",
         *senders_section(results.get("senders")),
         "",
+        *full_size_section(),
         "## Crash and fault run (`make chaos`)",
         "",
         "bench/chaos.py: a send to 2,000 subscribers against a local aiosmtpd server that",
@@ -384,6 +385,16 @@ def page(results: dict[str, Any], images: list[str], chaos: str) -> str:
     missing = [name for name in images if f"performance/{name}" not in "\n".join(out)]
     assert not missing, missing
     return "\n".join(out) + "\n"
+
+
+def full_size_section() -> list[str]:
+    """The issue's full size, 100,000 subscribers, run once by hand (it takes ~40 min
+    here): `python -m bench senders > docs/performance/senders-100k.txt`."""
+    saved = PAGE.parent / ASSETS / "senders-100k.txt"
+    if not saved.exists():
+        return []
+    return ["At the full size (`python -m bench senders`, 100,000 subscribers, run once):",
+            "", "```", saved.read_text(encoding="utf-8").rstrip(), "```", ""]  # fmt: skip
 
 
 def senders_section(result: dict[str, Any] | None) -> list[str]:
