@@ -127,7 +127,7 @@ def test_design_has_header_toc_meta_footer_and_no_external_resources(project: Pr
     compiled = edition(project).compiled(Variant("fr", frozenset()))
     html = compiled.html.fill(VALUES)
     assert '<html lang="fr"' in html
-    assert "Vol. 1 · n° 49 · Semaine du 1 décembre 2025" in html
+    assert "Vol. 1 · n° 49 · Semaine du 1er décembre 2025" in html  # French ordinal
     assert "Au sommaire" in html
     for section in compiled.sections:
         assert f'href="#{section.theme.id}"' in html and f'id="{section.theme.id}"' in html

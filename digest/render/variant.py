@@ -14,6 +14,7 @@ from digest.config import NewsletterSettings
 from digest.errors import RenderError
 from digest.highlights import highlights as find_highlights
 from digest.models import Entry, Issue, Section, Variant
+from digest.render.colours import DARK_CARD, theme_colours
 from digest.render.environment import make_environment
 from digest.render.i18n import long_date
 from digest.render.mjml import compile_mjml
@@ -81,6 +82,7 @@ def render_variant(
     language = variant.language
     slot = SlotMarkers()
     base = newsletter.base_url.rstrip("/")
+    locale_dir = templates_dir / "locale"
     # Picked among this reader's sections: a one-theme reader still gets figures, and
     # never one from a section they did not choose.
     picked = find_highlights(replace(issue, sections=sections), language=language)
@@ -93,14 +95,16 @@ def render_variant(
         "language": language,
         "sections": sections,
         "entry_count": sum(len(s.entries) for s in sections),
-        "issue_date": long_date(issue.start, language),
-        "issue_end": long_date(issue.end, language),
+        "issue_date": long_date(issue.start, language, locale_dir),
+        "issue_end": long_date(issue.end, language, locale_dir),
         "slot": slot,
         "summary": summary,
         "reading_minutes": reading_minutes,
-        "long_date": lambda d: long_date(d, language),
+        "long_date": lambda d: long_date(d, language, locale_dir),
         "theme_title": lambda s: s.theme.title(language),
         "foreign": lambda e: _foreign(e, language),
+        "theme_colours": {s.theme.id: theme_colours(s.theme.colour) for s in sections},
+        "dark_card": DARK_CARD,
         "archive": archive,
         "view_online_url": base + archive_path(issue.key, variant),
         "archive_url": f"{base}/archive",
