@@ -139,6 +139,7 @@ class Edition:
                 newsletter_name=news.name,
                 date=self.now,
                 extra_headers=self._feedback_header(variant),
+                id_key=self.signer.message_id_key,
             )
         return self._factories[variant]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest.consent import OPTED_OUT, keeps_out, may_change_status, suppression_hash
 from digest.errors import DigestError
 from digest.models import Subscriber
 
@@ -98,6 +100,60 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_message_id ON deliveries(message_id);
     CREATE INDEX deliveries_sent_at ON deliveries(status, updated_at);
     """,
+    # consent: the suppression list. An erased address is remembered only as a keyed
+    # hash (digest.consent.suppression_hash) under a random key made once per store.
+    """
+    CREATE TABLE store_keys (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    INSERT INTO store_keys (name, value) VALUES ('suppression', randomblob(32));
+    CREATE TABLE suppressions (
+        address_hash TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # subscriber ids are never reused (AUTOINCREMENT): an outbox row or a delivery
+    # history frozen for an erased subscriber can never pass to a newcomer. The
+    # sequence starts above every id the outbox and the bounce log ever saw.
+    """
+    CREATE TABLE subscribers_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL,
+        themes TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('pending','active','unsubscribed','bounced','complained')),
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        consent_source TEXT NOT NULL DEFAULT '',
+        attributes TEXT NOT NULL DEFAULT '{}',
+        hard_bounces INTEGER NOT NULL DEFAULT 0,
+        soft_bounces INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO subscribers_v5 (id, email, name, language, themes, status, created_at,
+        confirmed_at, unsubscribed_at, consent_source, attributes, hard_bounces, soft_bounces)
+    SELECT id, email, name, language, themes, status, created_at, confirmed_at,
+        unsubscribed_at, consent_source, attributes, hard_bounces, soft_bounces
+    FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_v5 RENAME TO subscribers;
+    DELETE FROM sqlite_sequence WHERE name IN ('subscribers', 'subscribers_v5');
+    INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'subscribers', COALESCE(MAX(used), 0) FROM (
+        SELECT MAX(id) AS used FROM subscribers
+        UNION ALL SELECT MAX(subscriber_id) FROM deliveries
+        UNION ALL SELECT MAX(subscriber_id) FROM bounce_events
+    );
+    """,
+    # status: bounced and complained per issue, counted from the event log
+    """
+    CREATE INDEX bounce_events_issue ON bounce_events(issue_key, kind);
+    CREATE INDEX bounce_events_subscriber ON bounce_events(subscriber_id, kind);
+    """,
     # archive: each variant of an issue as it was sent, once, with neutral values in the
     # per-reader places; html and text are zlib-compressed UTF-8.
     """
@@ -130,6 +186,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def create_private(path: Path) -> None:
+    """Create the store file readable by its owner only (0600), before SQLite opens it.
+
+    It holds every subscriber's address. SQLite gives the -wal and -shm files it makes
+    next to it the database file's own mode, so those are 0600 too. An existing file
+    keeps the mode its operator gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 class Store:
     """A connection to the store file; create one per process or thread."""
 
@@ -137,9 +207,13 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: an erased
+            # address must not survive in the file's bytes.
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
@@ -354,6 +428,10 @@ class Store:
                 ).fetchone()
                 themes = "|".join(sorted(sub.themes))
                 attributes = attributes_json(rec.attributes)
+                suppressed = self._suppressed(db, sub.email)
+                if found is None and suppressed:
+                    counts.kept_out += 1  # erased: no old list brings the row back
+                    continue
                 if found is None:
                     status = rec.status or "active"
                     db.execute(
@@ -369,12 +447,9 @@ class Store:
                     counts.added += 1
                     continue
                 status = rec.status or found["status"]
-                if found["status"] in ("unsubscribed", "complained") and status in (
-                    "active",
-                    "pending",
-                ):
-                    status = found["status"]
-                    counts.kept_out += 1
+                kept_out = keeps_out(found["status"], suppressed) or not may_change_status(
+                    found["status"], status, by_confirmation=False
+                )
                 merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
                 given = rec.given
                 if given is not None:
@@ -392,6 +467,9 @@ class Store:
                 if values == tuple(found[c] for c in _IMPORTED_COLUMNS):
                     counts.unchanged += 1  # a re-import of the same list says so
                     continue
+                if kept_out:  # status, name and choices stay as that person left them
+                    counts.kept_out += 1
+                    continue
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
                            created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
@@ -406,7 +484,10 @@ class Store:
         """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
 
         An active subscriber is left as is (the form must not let a stranger change
-        someone's preferences); anyone else becomes pending with the new choices.
+        someone's preferences), and so is an address that opted out (`consent.keeps_out`):
+        only that person's confirmation click brings it back. A new address, or one still
+        pending, becomes pending with the new choices. An erased address gets a new
+        pending row, which stays suppressed until confirmed.
         """
         now = _now()
         with self.transaction() as db:
@@ -422,7 +503,9 @@ class Store:
                     (subscriber.email, subscriber.name, subscriber.language, themes, now,
                      consent_source),
                 )  # fmt: skip
-            elif found["status"] != "active":
+            elif found["status"] != "active" and not keeps_out(
+                found["status"], self._suppressed(db, subscriber.email)
+            ):
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?,
                            status = 'pending', consent_source = ? WHERE id = ?""",
@@ -434,14 +517,55 @@ class Store:
             ).fetchone()
         return _record(row)
 
-    def confirm(self, subscriber_id: int) -> bool:
-        """Pending -> active (double opt-in). True if it changed; confirming twice is a no-op."""
-        changed = self.db.execute(
-            """UPDATE subscribers SET status = 'active', confirmed_at = ?, unsubscribed_at = NULL
-               WHERE id = ? AND status = 'pending'""",
-            (_now(), subscriber_id),
-        ).rowcount
+    def confirm(self, subscriber_id: int, from_status: str = "pending") -> bool:
+        """`from_status` -> active: the person's own double opt-in click.
+
+        `from_status` is the status the confirmation link was sent for: pending for a
+        sign-up, or the opted-out status of someone coming back, so an old link cannot
+        undo a later opt-out. Lifts the address off the suppression list. True if it
+        changed; confirming twice is a no-op.
+        """
+        if from_status != "pending" and from_status not in OPTED_OUT:
+            return False
+        if not may_change_status(from_status, "active", by_confirmation=True):
+            return False  # pragma: no cover - a confirmation may always
+        with self.transaction() as db:
+            changed = db.execute(
+                """UPDATE subscribers SET status = 'active', confirmed_at = ?,
+                       unsubscribed_at = NULL, hard_bounces = 0, soft_bounces = 0
+                   WHERE id = ? AND status = ?""",
+                (_now(), subscriber_id, from_status),
+            ).rowcount
+            if changed:
+                row = db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,))
+                self._lift_suppression(db, row.fetchone()[0])
         return bool(changed)
+
+    # -- consent: the suppression list (keyed hashes of erased addresses) -----------
+
+    def _suppression_key(self, db: sqlite3.Connection) -> bytes:
+        row = db.execute("SELECT value FROM store_keys WHERE name = 'suppression'").fetchone()
+        return bytes(row[0])
+
+    def _suppressed(self, db: sqlite3.Connection, email: str) -> bool:
+        digest = suppression_hash(self._suppression_key(db), email)
+        found = db.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (digest,))
+        return found.fetchone() is not None
+
+    def _suppress(self, db: sqlite3.Connection, email: str, reason: str) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO suppressions (address_hash, reason, created_at) "
+            "VALUES (?, ?, ?)",
+            (suppression_hash(self._suppression_key(db), email), reason, _now()),
+        )
+
+    def _lift_suppression(self, db: sqlite3.Connection, email: str) -> None:
+        digest = suppression_hash(self._suppression_key(db), email)
+        db.execute("DELETE FROM suppressions WHERE address_hash = ?", (digest,))
+
+    def is_suppressed(self, email: str) -> bool:
+        """Whether an erased address is on the suppression list (no confirmation since)."""
+        return self._suppressed(self.db, email)
 
     def unsubscribe(self, subscriber_id: int) -> bool:
         changed = self.db.execute(
@@ -458,11 +582,47 @@ class Store:
         )
 
     def erase(self, subscriber_id: int) -> bool:
-        """Delete the subscriber and blank their address in the outbox (right to erasure)."""
+        """Delete the subscriber and blank their address in the outbox (right to erasure).
+
+        The address goes onto the suppression list as a keyed hash, so no old list
+        re-adds it: only the person's own confirmed sign-up does.
+        """
         with self.transaction() as db:
-            db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
-            deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
-        return bool(deleted.rowcount)
+            found = db.execute(
+                "SELECT email, status FROM subscribers WHERE id = ?", (subscriber_id,)
+            ).fetchone()
+            if found is None:
+                return False
+            email, status = found
+            self._suppress(db, email, status if status in OPTED_OUT else "erased")
+            self._scrub_address(db, subscriber_id, email)
+            db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        self._checkpoint()
+        return True
+
+    def _scrub_address(self, db: sqlite3.Connection, subscriber_id: int, email: str) -> None:
+        """Remove an address from every column that can hold it, for an erasure.
+
+        The outbox keeps each row (the send's counts stay right) without address or
+        server reply (a reply often quotes the address); a frozen row still pending is
+        skipped, never sent. The bounce log loses the person's events entirely.
+        """
+        db.execute(
+            """UPDATE deliveries SET email = '', reply = '',
+                   status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END
+               WHERE subscriber_id = ?""",
+            (subscriber_id,),
+        )
+        db.execute(
+            "DELETE FROM bounce_events WHERE subscriber_id = ? OR email = ? COLLATE NOCASE",
+            (subscriber_id, email),
+        )
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it: the WAL still holds the
+        pages as they were before an erasure. A reader holding a snapshot may keep this
+        from finishing; the next checkpoint then overwrites those frames."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def deliveries_of(self, subscriber_id: int) -> list[dict[str, str]]:
         """What was sent to one subscriber, for their data download."""
@@ -538,11 +698,13 @@ class Store:
         self, key: str, after: int, limit: int
     ) -> list[tuple[DeliveryRow, Subscriber | None]]:
         """Pending rows after subscriber id `after`, each with the subscriber as they are
-        now (None if deleted): one query per page instead of one lookup per row."""
+        now (None if deleted, or if the row's address is no longer theirs): one query
+        per page instead of one lookup per row."""
         rows = self.db.execute(
             """SELECT d.issue_key, d.subscriber_id, d.email AS d_email, d.status AS d_status,
                       d.message_id, d.reply, s.*
-               FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+               FROM deliveries d
+               LEFT JOIN subscribers s ON s.id = d.subscriber_id AND s.email = d.email
                WHERE d.issue_key = ? AND d.status = 'pending' AND d.subscriber_id > ?
                ORDER BY d.subscriber_id LIMIT ?""",
             (key, after, limit),
@@ -632,6 +794,11 @@ class Store:
                 new_status = "complained"
             else:
                 column = "hard_bounces" if kind == "hard" else "soft_bounces"
+                if kind == "soft" and self._delivered_since_last_soft_bounce(
+                    subscriber_id, issue_key
+                ):
+                    db.execute("UPDATE subscribers SET soft_bounces = 0 WHERE id = ?",
+                               (subscriber_id,))  # fmt: skip
                 db.execute(
                     f"UPDATE subscribers SET {column} = {column} + 1 WHERE id = ?",
                     (subscriber_id,),
@@ -651,6 +818,58 @@ class Store:
             ).rowcount
         return new_status if changed else None
 
+    def _delivered_since_last_soft_bounce(self, subscriber_id: int, issue_key: str) -> bool:
+        """Did an issue between the subscriber's previous soft bounce and `issue_key` reach
+        them (accepted, and no bounce or complaint came back for it)?
+
+        Soft bounces count towards [bounces] soft_limit only while they are consecutive: a
+        delivery that got through in between shows the mailbox works again, so the count
+        restarts. Whether a delivery got through is only known once the next bounce comes
+        (a DSN arrives hours or days after the server accepted the message), so the reset
+        is applied here, when the next soft bounce is recorded. Issues are ordered by when
+        their send started (the issues table's rowid).
+        """
+        if not issue_key:
+            return False
+        row = self.db.execute(
+            """SELECT 1 FROM deliveries d JOIN issues i ON i.key = d.issue_key
+               WHERE d.subscriber_id = :sid AND d.status = 'sent'
+                 AND i.rowid < (SELECT rowid FROM issues WHERE key = :key)
+                 AND i.rowid > COALESCE((
+                     SELECT MAX(p.rowid) FROM bounce_events b JOIN issues p
+                         ON p.key = b.issue_key
+                     WHERE b.subscriber_id = :sid AND b.kind = 'soft' AND b.issue_key != :key
+                 ), 0)
+                 AND NOT EXISTS (SELECT 1 FROM bounce_events e
+                                 WHERE e.subscriber_id = :sid AND e.issue_key = d.issue_key)
+               LIMIT 1""",
+            {"sid": subscriber_id, "key": issue_key},
+        ).fetchone()
+        return row is not None
+
+    def bounce_counts_by_issue(self, keys: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Issue key -> {"bounced": n, "complained": n}: distinct recipients of that issue
+        with a hard or soft bounce, and with a complaint, as `bounces process` logged them.
+
+        A refusal during the SMTP dialogue (source 'smtp') is already counted as failed in
+        the outbox, so it is left out here: bounced means accepted, then returned."""
+        keys = list(keys)
+        counts = {key: {"bounced": 0, "complained": 0} for key in keys}
+        if not keys:
+            return counts
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"""SELECT issue_key,
+                       COUNT(DISTINCT CASE WHEN kind != 'complaint' THEN email END),
+                       COUNT(DISTINCT CASE WHEN kind = 'complaint' THEN email END)
+                FROM bounce_events WHERE issue_key IN ({marks}) AND source != 'smtp'
+                GROUP BY issue_key""",
+            keys,
+        )
+        for key, bounced, complained in rows:
+            counts[key] = {"bounced": int(bounced), "complained": int(complained)}
+        return counts
+
     def bounce_counts(self, subscriber_id: int) -> tuple[int, int]:
         row = self.db.execute(
             "SELECT hard_bounces, soft_bounces FROM subscribers WHERE id = ?", (subscriber_id,)
@@ -665,6 +884,7 @@ class Store:
             (limit,),
         ).fetchall()
         result: list[dict[str, object]] = []
+        returned = self.bounce_counts_by_issue(issue["key"] for issue in issues)
         for issue in issues:
             counts = self.counts(issue["key"])
             result.append(
@@ -675,6 +895,7 @@ class Store:
                     "started_at": issue["created_at"],
                     "completed_at": issue["completed_at"],
                     **{s: counts.get(s, 0) for s in ("sent", "failed", "pending", "skipped")},
+                    **returned[issue["key"]],
                 }
             )
         return result
@@ -786,7 +1007,7 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
     kept_out: int = 0
-    """Rows that would have re-subscribed someone who had unsubscribed or complained."""
+    """Rows left alone: the address opted out or was erased (`consent.keeps_out`)."""
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from digest.store import Store
     help="How many recent issues.",
 )  # fmt: skip
 def status(as_json: bool, limit: int) -> None:
-    """Show the last issues with their sent, failed, pending and skipped counts.
+    """Show the last issues with their sent, failed, pending and skipped counts, and how
+    many of their recipients bounced or complained afterwards.
 
     An issue with pending rows was interrupted or deferred: `digest send` for the
-    same week resumes it.
+    same week resumes it. Bounced and complained count the reports `digest bounces
+    process` matched to the issue (a message the server accepted, then returned).
 
     \b
     Example:
@@ -37,10 +39,14 @@ def status(as_json: bool, limit: int) -> None:
     if not rows:
         click.echo("no issue sent yet")
         return
-    click.echo(f"{'issue':<10} {'sent':>7} {'failed':>7} {'pending':>8} {'skipped':>8}  state")
+    click.echo(
+        f"{'issue':<10} {'sent':>7} {'failed':>7} {'pending':>8} {'skipped':>8} "
+        f"{'bounced':>8} {'complained':>11}  state"
+    )
     for row in rows:
         state = "complete" if row["completed_at"] else "in progress (rerun send to resume)"
         click.echo(
             f"{row['issue']!s:<10} {row['sent']:>7} {row['failed']:>7} "
-            f"{row['pending']:>8} {row['skipped']:>8}  {state}"
+            f"{row['pending']:>8} {row['skipped']:>8} {row['bounced']:>8} "
+            f"{row['complained']:>11}  {state}"
         )

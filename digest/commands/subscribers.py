@@ -67,7 +67,8 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
     for all) and optionally status, dates, consent_source and attributes, as `export`
     writes them. Unknown columns are kept as attributes. The import is all-or-nothing:
     any bad row is reported with its line and nothing is changed, unless
-    --skip-invalid. An import never re-subscribes someone who unsubscribed.
+    --skip-invalid. An import never changes an address that unsubscribed,
+    complained, bounced or was erased: such rows are reported as kept out.
 
     \b
     Example:
@@ -95,7 +96,11 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
         f"into {settings.store.path}"
     )
     if counts.kept_out:
-        click.echo(f"{counts.kept_out} row(s) left unsubscribed: those people had opted out")
+        click.echo(
+            f"{counts.kept_out} row(s) kept out, left as they were: those people "
+            "unsubscribed, complained, bounced or were erased; only their own confirmed "
+            "sign-up brings them back"
+        )
 
 
 @subscribers.command("export")

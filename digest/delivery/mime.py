@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,10 +48,15 @@ def address_header(name: str, display: str, address: str) -> str:
     return f"{name}: {formataddr((display, address), charset='utf-8')}"
 
 
-def message_id(issue_key: str, subscriber: Subscriber, domain: str) -> str:
-    """Stable per (issue, subscriber), so a resumed send reuses the same Message-ID."""
-    digest = hashlib.sha256(f"{issue_key}\0{subscriber.id}\0{subscriber.email}".encode())
-    return f"<{issue_key}.{subscriber.id}.{digest.hexdigest()[:16]}@{domain}>"
+def message_id(issue_key: str, subscriber: Subscriber, domain: str, key: bytes = b"") -> str:
+    """Stable per (issue, subscriber), so a resumed send reuses the same Message-ID.
+
+    With `key` (the sender's secret) the tag is an HMAC: a bounce report is believed
+    only when it quotes the ID of a message we sent, so the ID must not be computable
+    from the public issue key, a small id and the address."""
+    text = f"{issue_key}\0{subscriber.id}\0{subscriber.email}".encode()
+    tag = hmac.new(key, text, "sha256") if key else hashlib.sha256(text)
+    return f"<{issue_key}.{subscriber.id}.{tag.hexdigest()[: 20 if key else 16]}@{domain}>"
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,10 @@ class MessageFactory:
         newsletter_name: str,
         date: dt.datetime,
         extra_headers: Mapping[str, str] | None = None,
+        id_key: bytes = b"",
     ) -> None:
         self.compiled = compiled
+        self.id_key = id_key
         sender_name, self.sender_address = parseaddr(sender)
         if not self.sender_address or "@" not in self.sender_address:
             raise RenderError(f"sender {sender!r} is not an email address")
@@ -110,7 +118,7 @@ class MessageFactory:
         values: Mapping[str, str],
         lists: ListHeaders,
     ) -> Message:
-        mid = message_id(issue_key, subscriber, self.domain)
+        mid = message_id(issue_key, subscriber, self.domain, self.id_key)
         unsubscribe = f"<{header_safe('List-Unsubscribe', lists.unsubscribe_url)}>"
         if lists.unsubscribe_mailto:
             mailto = header_safe("List-Unsubscribe", lists.unsubscribe_mailto)

@@ -16,7 +16,7 @@ from digest.delivery.transport import Transport
 from digest.errors import TokenError
 from digest.pipeline import make_transport
 from digest.store import Store, SubscriberRecord
-from digest.tokens import Signer, binds
+from digest.tokens import Claim, Signer
 from digest.web.i18n import set_language, t
 from digest.web.ratelimit import SubscribeLimiter
 
@@ -70,13 +70,20 @@ def fail(status: int, title: str, text: str) -> NoReturn:
 
 
 def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> SubscriberRecord:
-    """The subscriber a link token names, or a 4xx page.
+    """The subscriber a link token names, or a 4xx page (see `claim_for`)."""
+    return claim_for(purpose, token, max_age)[0]
+
+
+def claim_for(
+    purpose: str, token: str, max_age: int | None = None
+) -> tuple[SubscriberRecord, Claim]:
+    """The subscriber a link token names and the token's claim, or a 4xx page.
 
     Forged, altered, expired and other-purpose tokens fail the signature; a token whose
     subscriber was erased, or whose address no longer matches, finds nobody.
     """
     try:
-        subscriber_id, address_hash = signer().verify(purpose, token, max_age=max_age)
+        claim = signer().verify(purpose, token, max_age=max_age)
     except TokenError as exc:
         expired = "expired" in str(exc)
         fail(
@@ -86,11 +93,11 @@ def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> Subs
             if expired
             else "This link is not valid. Use the link from your latest email.",
         )
-    record = store().record(subscriber_id)
-    if record is None or not binds(address_hash, record.subscriber.email):
+    record = store().record(claim.subscriber_id)
+    if record is None or not signer().binds(purpose, claim, record.subscriber.email):
         fail(404, "Link not valid", "This link no longer matches a subscription.")
     set_language(record.subscriber.language)
-    return record
+    return record, claim
 
 
 def private_headers(response: Response) -> Response:
