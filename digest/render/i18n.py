@@ -86,5 +86,14 @@ def _locale(language: str) -> Locale:
         raise RenderError(f"unknown language {language!r}") from None
 
 
+def language_name(language: str) -> str:
+    """A language's name as its speakers write it, for menus: "Français", "English"."""
+    try:
+        name = Locale.parse(language).get_display_name(language) or language
+    except (UnknownLocaleError, ValueError):
+        return language
+    return name[:1].upper() + name[1:]
+
+
 def reader_name(locale_dir: Path, language: str) -> str:
     return translations(locale_dir, language).gettext(READER)
