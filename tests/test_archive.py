@@ -165,7 +165,7 @@ def test_the_feed_carries_summaries_and_pages_link_the_feed(project: Project) ->
         assert summary is not None and "Hybrid threats" in (summary.text or "")
         hreflangs = {link.get("hreflang") for link in entry.findall(f"{ATOM}link")}
         assert {"fr", "en"} <= hreflangs
-        for path in ("/archive", "/subscribe"):
+        for path in ("/archive", "/subscribe", "/archive/2025-W49", "/archive/2025-W49/fr/all"):
             page = visitor.get(path).body
             assert 'rel="alternate" type="application/atom+xml"' in page, path
 

@@ -23,7 +23,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     text = page.read_text(encoding="utf-8")
     for heading in ("## Headlines", "## Issue build time against entries",
                     "## Per-subscriber message cost", "## Send throughput against a local sink",
-                    "## Peak memory against list size", "## Crash and fault run"):  # fmt: skip
+                    "## Peak memory against list size", "## Crash and fault run",
+                    "## HTML size of a full week"):  # fmt: skip
         assert heading in text
     assert "chaos: pasted run" in text  # make chaos's output lands on the page
     assert "Python 3." in text and "mjml-python" in text  # machine and versions printed
@@ -38,6 +39,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     assert all(s["messages"] > 0 and s["ours_per_s"] > 0 for s in results["send"])
     assert [m["sent"] for m in results["memory"]] == list(report.TINY.list_sizes)
     assert "| 5 |" in text and "| 10 |" in text  # one table row per entry count
+    assert [r["language"] for r in results["html_size"]] == ["fr", "en"]
+    assert "| fr | 5 |" in text and "KB per entry" in text
 
     # --render-only rewrites the page from the saved numbers, e.g. after `make chaos`
     (tmp_path / "performance" / "chaos.txt").write_text("chaos: a newer run\n")
