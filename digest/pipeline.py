@@ -119,6 +119,7 @@ class Edition:
                 variant,
                 self.settings.newsletter,
                 self.settings.build.templates_dir,
+                view_online=self.settings.serve.archive,  # no archive, no link to it
             )
         return self._compiled[variant]
 

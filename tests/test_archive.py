@@ -69,6 +69,16 @@ def test_archive_can_be_turned_off(project: Project) -> None:
     settings = project.settings(DIGEST_SERVE_ARCHIVE="false")
     with running(create_app(settings)) as base:
         assert Browser(base).get("/archive").status == 404
+    _send_sample_week(project, {"DIGEST_SERVE_ARCHIVE": "false"})
+    emails = list(settings.delivery.outbox_dir.glob("*.eml"))
+    assert emails
+    for path in emails:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        for kind in ("plain", "html"):
+            part = message.get_body((kind,))
+            assert part is not None
+            assert "/archive/" not in part.get_content()  # no "view online" link to nowhere
 
 
 def test_an_archived_issue_keeps_its_feed_items(project: Project) -> None:

@@ -71,12 +71,13 @@ def render_variant(
     templates_dir: Path,
     *,
     archive: bool = False,
+    view_online: bool = True,
 ) -> CompiledVariant:
     """Render and compile one variant; raise RenderError if a guard trips.
 
     `archive` renders the web copy of the same content: an archive header (issue, date,
     links to the archive and to subscribe) instead of the "view online" link and the
-    subscriber footer.
+    subscriber footer. `view_online` false leaves the link out (the archive is off).
     """
     sections = sections_for(issue, variant.themes)
     language = variant.language
@@ -106,7 +107,7 @@ def render_variant(
         "theme_colours": {s.theme.id: theme_colours(s.theme.colour) for s in sections},
         "dark_card": DARK_CARD,
         "archive": archive,
-        "view_online_url": base + archive_path(issue.key, variant),
+        "view_online_url": base + archive_path(issue.key, variant) if view_online else "",
         "archive_url": f"{base}/archive",
         "subscribe_url": f"{base}/subscribe",
     }
