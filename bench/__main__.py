@@ -10,13 +10,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import chaos, delivery, render, report
+from bench import chaos, delivery, render, report, themes
 
 BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "render": lambda _args: render.main(),
     "delivery": delivery.main,
     "report": report.main,
     "chaos": chaos.main,
+    "themes": themes.main,
 }
 
 

@@ -118,6 +118,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     confirm_hours: int = 48
+    account_link_days: int = 60
     subscribe_per_hour: int = 10
     proxy_hops: int = 0
     archive: bool = True
@@ -224,8 +225,32 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
 
     themes = _parse_themes(path, raw.get("themes", []), sections["newsletter"].languages)
     settings = Settings(path=path, themes=themes, environ=environ, **sections)
+    _check_environment(settings)
     _check(settings)
     return settings
+
+
+def _check_environment(settings: Settings) -> None:
+    """An unknown `DIGEST_<SECTION>_<KEY>` is an error, as an unknown key in the file is:
+    a misspelt override (DIGEST_DELIVERY_CONECTIONS) would otherwise be ignored without
+    a word. The variables the config names for secrets are allowed; names outside any
+    section (DIGEST_CONFIG, the test suite's own) are not settings and are left alone."""
+    secrets = {
+        settings.smtp.password_env,
+        settings.security.secret_key_env,
+        settings.dkim.key_env,
+        CONFIG_ENV,
+    }
+    for name in sorted(settings.environ):
+        if not name.startswith(ENV_PREFIX) or name in secrets:
+            continue
+        for section, cls in _SECTIONS.items():
+            prefix = f"{ENV_PREFIX}{section.upper()}_"
+            if not name.startswith(prefix):
+                continue
+            key = name[len(prefix) :].lower()
+            if key not in {f.name for f in dataclasses.fields(cls)}:
+                raise ConfigError(f"environment variable {name}: [{section}] has no key {key!r}")
 
 
 def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, str]:
@@ -303,7 +328,7 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
         where = f"{path}: [[themes]] #{index}"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: must be a table")
-        unknown = set(item) - {"id", "title", "keywords", "colour", "order"}
+        unknown = set(item) - {"id", "title", "keywords", "names", "context", "colour", "order"}
         if unknown:
             raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         theme_id = item.get("id")
@@ -317,12 +342,11 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
             isinstance(titles.get(lang), str) and titles[lang] for lang in languages
         ):
             raise ConfigError(f"{where}: title needs a string for each of {', '.join(languages)}")
-        keywords = item.get("keywords", {})
-        if not isinstance(keywords, dict) or not all(
-            isinstance(v, list) and all(isinstance(k, str) and k.strip() for k in v)
-            for v in keywords.values()
-        ):
-            raise ConfigError(f"{where}: keywords must map a language to a list of strings")
+        keywords = _words_per_language(where, "keywords", item.get("keywords", {}))
+        context = _words_per_language(where, "context", item.get("context", {}))
+        names = item.get("names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ConfigError(f"{where}: names must be a list of strings")
         colour = item.get("colour", "#1f3a5f")
         if not isinstance(colour, str) or not _COLOUR_RE.match(colour):
             raise ConfigError(f"{where}: colour must look like #1f3a5f, got {colour!r}")
@@ -333,9 +357,11 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
             Theme(
                 id=theme_id,
                 titles=dict(titles),
-                keywords={lang: tuple(words) for lang, words in keywords.items()},
+                keywords=keywords,
                 colour=colour,
                 order=order,
+                names=tuple(names),
+                context=context,
             )
         )
     ids = [t.id for t in themes]
@@ -343,6 +369,16 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
     if duplicate:
         raise ConfigError(f"{path}: theme id {duplicate!r} is defined twice")
     return tuple(sorted(themes, key=lambda t: (t.order, t.id)))
+
+
+def _words_per_language(where: str, key: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    """A theme's `keywords` or `context`: a table of language -> list of words."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, list) and all(isinstance(k, str) and k.strip() for k in v)
+        for v in raw.values()
+    ):
+        raise ConfigError(f"{where}: {key} must map a language to a list of strings")
+    return {lang: tuple(words) for lang, words in raw.items()}
 
 
 def _check(settings: Settings) -> None:
@@ -376,6 +412,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"{path}: [serve] port: must be between 0 and 65535")
     if settings.serve.confirm_hours < 1:
         raise ConfigError(f"{path}: [serve] confirm_hours: must be at least 1")
+    if settings.serve.account_link_days < 1:
+        raise ConfigError(f"{path}: [serve] account_link_days: must be at least 1")
     if settings.serve.proxy_hops < 0:
         raise ConfigError(f"{path}: [serve] proxy_hops: must be 0 or more")
     if settings.serve.subscribe_per_hour < 1:

@@ -31,8 +31,10 @@ def secret_key(settings: Settings) -> str:
     Without the variable a random key is created once in a git-ignored file readable
     only by its owner, so links stay valid across runs and no key is ever committed.
     """
-    from_env = settings.secret(settings.security.secret_key_env)
+    env_name = settings.security.secret_key_env
+    from_env = settings.secret(env_name)
     if from_env:
+        _check_length(f"environment variable {env_name}", from_env)
         return from_env
     path: Path = settings.security.secret_key_file
     try:
@@ -41,9 +43,22 @@ def secret_key(settings: Settings) -> str:
         key = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read or create the signing key: {exc}") from None
-    if len(key) < 32:
-        raise ConfigError(f"{path}: signing key is shorter than 32 characters")
+    _check_length(f"{path}", key)
     return key
+
+
+MIN_KEY_BYTES = 32
+"""A short key is guessed from one link (a 1-character key fell in 52 tries), and then
+every preferences, data-download and erase link can be forged."""
+
+
+def _check_length(where: str, key: str) -> None:
+    size = len(key.encode("utf-8"))
+    if size < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"{where}: the signing key has {size} bytes, at least {MIN_KEY_BYTES} are needed "
+            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
 
 
 def _create_key_file(path: Path) -> None:

@@ -1,8 +1,8 @@
 """axe-core in headless Chromium: no serious or critical violation on the email (light
 and dark, as `prefers-color-scheme` emulation shows it) or on any subscriber page.
 
-axe-core comes from npm into the git-ignored `.tools/npm` (installed here on first use,
-or beforehand by .ci/run); Chromium is Debian's, as for every page test.
+axe-core comes from npm into the git-ignored `.axe/` (shared with the desk's test;
+installed here on first use, or beforehand by .ci/run); Chromium is Debian's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.browser import chromium, require_chromium
 from tests.conftest import REPO, Project
 from tests.webclient import link, mails_to, path_of, text_of
 
-AXE_DIR = REPO / ".tools" / "npm"
+AXE_DIR = REPO / ".axe"
 AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 DAY = dt.date(2025, 12, 3)
 NOW = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)

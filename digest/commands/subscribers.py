@@ -159,6 +159,12 @@ def add_subscriber(email: str, name: str, language: str, themes: str, consent: s
     with Store(settings.store.path) as store:
         counts = store.import_records([record])
         stored = store.record_by_email(subscriber.email)
+    if counts.kept_out:
+        raise SubscriberError(
+            f"{subscriber.email}: kept out: this address unsubscribed, complained, bounced "
+            "or was erased; only its owner's confirmed sign-up (the subscribe form) brings "
+            "it back"
+        )
     verb = "added" if counts.added else "updated"
     status = stored.status if stored else "?"
     click.echo(f"{verb} {subscriber.email} ({status})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Flask, Response, abort, current_app, g, render_template
+from flask import Flask, Response, abort, current_app, g, render_template, url_for
 
 from digest.config import Settings
 from digest.delivery.transport import Transport
@@ -63,9 +63,15 @@ def settings_of(app: Flask) -> Settings:
     return value
 
 
-def fail(status: int, title: str, text: str) -> NoReturn:
+def fail(status: int, title: str, text: str, link: str = "", link_text: str = "") -> NoReturn:
     """Stop the request with a small page; nothing has been changed."""
-    page = render_template("message.html", title=t(title), text=t(text))
+    page = render_template(
+        "message.html",
+        title=t(title),
+        text=t(text),
+        link=link,
+        link_text=t(link_text) if link_text else "",
+    )
     abort(current_app.make_response((page, status)))
 
 
@@ -86,6 +92,14 @@ def claim_for(
         claim = signer().verify(purpose, token, max_age=max_age)
     except TokenError as exc:
         expired = "expired" in str(exc)
+        if expired and purpose == "preferences":
+            fail(
+                410,
+                "Link expired",
+                "This link has expired. We can mail a new one to your address.",
+                link=url_for("account.new_link_form"),
+                link_text="Get a new link",
+            )
         fail(
             410 if expired else 400,
             "Link expired" if expired else "Link not valid",
@@ -95,6 +109,14 @@ def claim_for(
         )
     record = store().record(claim.subscriber_id)
     if record is None or not signer().binds(purpose, claim, record.subscriber.email):
+        if purpose == "preferences":  # e.g. a link made before tokens were keyed
+            fail(
+                404,
+                "Link not valid",
+                "This link no longer matches a subscription.",
+                link=url_for("account.new_link_form"),
+                link_text="Get a new link",
+            )
         fail(404, "Link not valid", "This link no longer matches a subscription.")
     set_language(record.subscriber.language)
     return record, claim
