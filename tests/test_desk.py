@@ -64,6 +64,11 @@ Les Alliés préparent le sommet d'Ankara et ses déclarations.
 def desk_project(project: Project) -> Project:
     project.write_entry("2025-12-02-cap.md", COMMENTED)
     project.write_entry("2025-12-04-ankara.md", TOML)
+    # A quote of the week needs a named speaker: give the English reader one of their own.
+    kyiv = project.root / "briefings" / "2025-12-02-kyiv-aid.md"
+    kyiv.write_text(
+        kyiv.read_text("utf-8").replace("one minister said", "said Kristin Dahl"), "utf-8"
+    )
     return project
 
 
