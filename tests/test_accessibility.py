@@ -136,8 +136,9 @@ def test_every_subscriber_page_has_no_serious_axe_violation(
             def check(name: str, page: Page = page, checked: dict[str, Any] = checked) -> None:
                 checked[name] = serious_violations(page, axe_source)
 
-            for path in ("/subscribe", preferences, unsubscribe, "/archive", "/archive/2025-W49",
-                         "/archive/2025-W49?lang=en", "/no-such-page"):  # fmt: skip
+            for path in ("/subscribe", preferences, unsubscribe, "/account/link", "/archive",
+                         "/archive/2025-W49", "/archive/2025-W49?lang=en",
+                         "/no-such-page"):  # fmt: skip
                 page.goto(base + path)
                 check(path)
 
