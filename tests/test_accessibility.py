@@ -104,7 +104,8 @@ def test_the_email_has_no_serious_axe_violation(
 
 
 def _sent_issue_and_reader(project: Project) -> tuple[str, str]:
-    """Send the sample week, sign up one more reader; return (confirm, preferences) paths."""
+    """Send the sample week, add one more reader; return their preferences and
+    unsubscribe paths."""
     runner = CliRunner()
     config = ["--config", str(project.config)]
     sample = str(project.root / "subscribers" / "sample.csv")

@@ -102,3 +102,11 @@ def test_theme_colours_read_at_4_5_to_1_on_both_cards(project: Project) -> None:
             assert colours.light == theme.colour.lower()  # kept where it already reads
     gold = theme_colours("#b8860b")
     assert gold.light != "#b8860b" and gold.dark == "#b8860b"
+
+
+def test_the_html_ties_french_punctuation_to_its_word(project: Project) -> None:
+    _text_parts(project)  # writes the entry with a question for a title
+    html = _edition(project).compiled(Variant("fr", frozenset())).html.fill(VALUES)
+    assert "la défense aérienne\u00a0?</a>" in html
+    assert "commandement commun\u00a0: une première." in html
+    assert " ?</a>" not in html

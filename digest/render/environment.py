@@ -22,18 +22,24 @@ from digest.render.i18n import translations
 TEXT_WIDTH = 72
 
 
+_BEFORE = re.compile(r" (?=[?!:;»%])")
+_AFTER = re.compile(r"(?<=«) ")
+"""A space before `?`, `!`, `:`, `;`, `»`, `%` or after `«`: French sets these off,
+and a line must not start (or end) with them."""
+
+
 def _finalize_html(value: Any) -> Any:
     if isinstance(value, Markup) or value is None:
         return value
-    return Markup(str(escape(value)).replace("{", "&#123;").replace("}", "&#125;"))
+    text = str(escape(value)).replace("{", "&#123;").replace("}", "&#125;")
+    # French spaced punctuation stays with its word when the browser wraps the line.
+    return Markup(_AFTER.sub("\u00a0", _BEFORE.sub("\u00a0", text)))
 
 
 _GLUE = "\ue000"
 """Stands for a space that must not break while wrapping; back to a space after."""
 _BREAKABLE = re.compile(r"[ \t\n\r\f\v]+")
 """Only ASCII whitespace breaks: a non-breaking space in the text stays unbroken."""
-_BEFORE = re.compile(r" (?=[?!:;»%])")
-_AFTER = re.compile(r"(?<=«) ")
 
 
 def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None = None) -> str:
