@@ -133,8 +133,10 @@ class _Run:
         clock: Callable[[], float],
         on_progress: Callable[[str, str], None] | None,
         halt: threading.Event | None = None,
+        sign: Callable[[Message], Message] | None = None,
     ) -> None:
         self.issue_key = issue_key
+        self.sign = sign
         self.halt = halt
         self.options = options
         self.summary = summary
@@ -230,6 +232,12 @@ def _deliver(
     """Send one row with its retries; return the count of messages on this connection."""
     key, options, summary = run.issue_key, run.options, run.summary
     row, current, message = item.row, item.subscriber, item.message
+    if run.sign is not None:
+        try:
+            message = run.sign(message)
+        except DeliverySetupError as exc:
+            run.abort(exc)
+            return on_connection
     for attempt in range(1, options.max_attempts + 1):
         if not run.wait_until(run.limiter.reserve(run.clock())):
             return on_connection  # stopping: this row stays pending
@@ -313,12 +321,15 @@ def deliver(
     on_progress: Callable[[str, str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     halt: threading.Event | None = None,
+    sign: Callable[[Message], Message] | None = None,
 ) -> SendSummary:
     """Send every pending row of `issue_key`, one worker thread per transport.
 
     The calling thread reads the rows a page at a time, checks each subscriber is still
-    active, builds the message and queues it; the workers send and commit. Building
-    while the workers wait on their servers hides most of its cost. The queue is short,
+    active, builds the message and queues it; the workers sign (DKIM, `sign`), send and
+    commit. Building while the workers wait on their servers hides most of its cost;
+    signing in the workers spreads it over them (OpenSSL runs without the GIL), so one
+    thread does not cap the send. The queue is short,
     so an unsubscribe lands at most a few dozen messages late. Raises the transport's
     DeliverySetupError (or any unexpected error) after every worker has stopped.
     """
@@ -331,7 +342,7 @@ def deliver(
             for at in store.sent_since(now_wall - dt.timedelta(hours=1))
         ]
     limiter = RateLimiter(options.rate_per_second, options.hourly_cap, clock(), earlier)
-    run = _Run(issue_key, options, summary, limiter, clock, on_progress, halt)
+    run = _Run(issue_key, options, summary, limiter, clock, on_progress, halt, sign)
     threads = [
         threading.Thread(target=_worker, args=(run, store.path, transport), name=f"outbox-{i}")
         for i, transport in enumerate(transports)
