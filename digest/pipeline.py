@@ -363,7 +363,7 @@ def send(
             if not edition.has_content(variant):
                 return None
             edition.factory(variant)
-        return edition.message_for(subscriber, variant)  # signed by the workers
+        return edition.message_for(subscriber, variant)  # deliver() signs it
 
     transports = [transport]
     try:

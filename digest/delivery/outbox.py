@@ -133,10 +133,8 @@ class _Run:
         clock: Callable[[], float],
         on_progress: Callable[[str, str], None] | None,
         halt: threading.Event | None = None,
-        sign: Callable[[Message], Message] | None = None,
     ) -> None:
         self.issue_key = issue_key
-        self.sign = sign
         self.halt = halt
         self.options = options
         self.summary = summary
@@ -232,12 +230,6 @@ def _deliver(
     """Send one row with its retries; return the count of messages on this connection."""
     key, options, summary = run.issue_key, run.options, run.summary
     row, current, message = item.row, item.subscriber, item.message
-    if run.sign is not None:
-        try:
-            message = run.sign(message)
-        except DeliverySetupError as exc:
-            run.abort(exc)
-            return on_connection
     for attempt in range(1, options.max_attempts + 1):
         if not run.wait_until(run.limiter.reserve(run.clock())):
             return on_connection  # stopping: this row stays pending
@@ -326,10 +318,11 @@ def deliver(
     """Send every pending row of `issue_key`, one worker thread per transport.
 
     The calling thread reads the rows a page at a time, checks each subscriber is still
-    active, builds the message and queues it; the workers sign (DKIM, `sign`), send and
-    commit. Building while the workers wait on their servers hides most of its cost;
-    signing in the workers spreads it over them (OpenSSL runs without the GIL), so one
-    thread does not cap the send. The queue is short,
+    active, builds and signs (DKIM, `sign`) the message and queues it; the workers send
+    and commit. Building and signing while the workers wait on their servers hides their
+    cost, even with one connection (signing in the worker would add it to every
+    message's round trip); the RSA step runs in OpenSSL without the GIL, so it does not
+    hold up the workers either. The queue is short,
     so an unsubscribe lands at most a few dozen messages late. Raises the transport's
     DeliverySetupError (or any unexpected error) after every worker has stopped.
     """
@@ -342,7 +335,7 @@ def deliver(
             for at in store.sent_since(now_wall - dt.timedelta(hours=1))
         ]
     limiter = RateLimiter(options.rate_per_second, options.hourly_cap, clock(), earlier)
-    run = _Run(issue_key, options, summary, limiter, clock, on_progress, halt, sign)
+    run = _Run(issue_key, options, summary, limiter, clock, on_progress, halt)
     threads = [
         threading.Thread(target=_worker, args=(run, store.path, transport), name=f"outbox-{i}")
         for i, transport in enumerate(transports)
@@ -364,6 +357,8 @@ def deliver(
             if message is None:
                 _skip(run, store, row, "no entries for themes")
                 continue
+            if sign is not None:
+                message = sign(message)
             _put(run, _Outgoing(row, current, message))
     except BaseException as exc:
         run.abort(exc)
