@@ -60,7 +60,7 @@ def serve_sink(port: int, delay: float) -> None:
                     break
                 verb = line[:4].upper()
                 if verb in (b"EHLO", b"HELO"):
-                    writer.write(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
+                    writer.write(b"250-sink\r\n250-PIPELINING\r\n250 SIZE 52428800\r\n")
                 elif verb == b"DATA":
                     writer.write(b"354 go ahead\r\n")
                     await reader.readuntil(b"\r\n.\r\n")

@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from digest.cli import cli
 from digest.delivery.smtp import SmtpOptions, SmtpTransport, TlsFiles, tls_context
-from digest.errors import ConfigError, DeliverySetupError
+from digest.errors import ConfigError, DeliverySetupError, RecipientRefusedError
 from digest.models import Message
 from tests.conftest import Project, RecordingHandler, SmtpServer, smtp_serving
 
@@ -348,3 +348,49 @@ def test_a_relay_dropping_tls_mid_send_leaves_rows_pending_exit_75_and_resume_wo
     assert len(recipients) == len(set(recipients)) == 7  # everyone once, nobody twice
     status = json.loads(run(project, "status", "--json", env=env).output)
     assert (status[0]["sent"], status[0]["pending"]) == (7, 0)
+
+
+# -- PIPELINING (RFC 2920): MAIL, RCPT, DATA in one write when the server offers it ----
+
+
+@dataclass
+class PipeliningHandler(RecordingHandler):
+    """Offers PIPELINING in its EHLO reply and refuses the recipients in `refuse`."""
+
+    refuse: tuple[str, ...] = ()
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:  # fmt: skip
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        options: list[str],
+    ) -> str:  # fmt: skip
+        if address in self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_pipelined_sends_keep_dots_and_classify_refusals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler = PipeliningHandler(refuse=("gone@example.org",))
+    with smtp_serving(handler) as server:
+        transport = SmtpTransport(SmtpOptions(server.host, server.port, "none"))
+        monkeypatch.setattr(  # proof that the pipelined path ran: no separate MAIL command
+            "smtplib.SMTP.mail", lambda *a, **k: pytest.fail("MAIL sent on its own")
+        )
+        dotted = b"Subject: dots\r\n\r\n.leading dot\r\n..two\r\nend"
+        first = Message("a@example.org", "b@example.org", "<1@x>", dotted)
+        assert transport.send(first).startswith("250")
+        with pytest.raises(RecipientRefusedError, match=r"550 5\.1\.1"):
+            transport.send(Message("a@example.org", "gone@example.org", "<2@x>", dotted))
+        assert transport.send(MESSAGE).startswith("250")  # the connection carries on
+        transport.close()
+    assert [r.recipients for r in handler.received] == [["b@example.org"], ["b@example.org"]]
+    assert handler.received[0].data == dotted + b"\r\n"  # dot-stuffed on the wire, intact

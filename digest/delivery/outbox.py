@@ -143,6 +143,11 @@ class _Run:
         self.on_progress = on_progress
         self.stop = threading.Event()
         self.lock = threading.Lock()
+        self.writing = threading.Lock()
+        """Held around each outbox write. SQLite lets one writer in at a time and makes
+        the others sleep in its busy handler (1 ms, then longer), which with 8 workers
+        committing 400 times a second cost more than the commits; queueing on a thread
+        lock instead wakes the next writer at once."""
         self.consecutive = 0
         self.fatal: BaseException | None = None
         self.rows: queue.Queue[_Outgoing | None] = queue.Queue(
@@ -243,19 +248,12 @@ def _deliver(
             return on_connection
         except PermanentDeliveryError as exc:
             reason = str(exc)
-            store.mark(key, row.subscriber_id, "failed", message.message_id, reason)
+            with run.writing:
+                store.mark(key, row.subscriber_id, "failed", message.message_id, reason)
             became = None
             if isinstance(exc, RecipientRefusedError):  # not content or policy refusals
-                became = store.record_bounce(
-                    email=current.email,
-                    kind="hard",
-                    fingerprint=f"smtp:{key}:{current.id}",
-                    subscriber_id=current.id,
-                    issue_key=key,
-                    detail=reason,
-                    source="smtp",
-                    hard_limit=options.hard_bounce_limit,
-                )
+                with run.writing:
+                    became = _record_hard_bounce(store, key, current, reason, options)
             with run.lock:
                 summary.failed += 1
                 summary.failures.append((current.email, reason))
@@ -266,7 +264,8 @@ def _deliver(
             return on_connection
         except TransientDeliveryError as exc:
             reason = str(exc)
-            store.note_attempt(key, row.subscriber_id, reason)
+            with run.writing:
+                store.note_attempt(key, row.subscriber_id, reason)
             on_connection = 0  # the transport may have dropped the connection
             run.failed_try(reason)
             if attempt == options.max_attempts:
@@ -279,14 +278,31 @@ def _deliver(
             if not run.wait_until(run.clock() + options.delay(attempt)):
                 return on_connection
             continue
-        store.mark(key, row.subscriber_id, "sent", message.message_id, reply)
+        with run.writing:
+            store.mark(key, row.subscriber_id, "sent", message.message_id, reply)
         run.succeeded(current.email, reply)
         return on_connection + 1
     return on_connection  # pragma: no cover - the loop always returns
 
 
+def _record_hard_bounce(
+    store: Store, key: str, current: Subscriber, reason: str, options: OutboxOptions
+) -> str | None:
+    return store.record_bounce(
+        email=current.email,
+        kind="hard",
+        fingerprint=f"smtp:{key}:{current.id}",
+        subscriber_id=current.id,
+        issue_key=key,
+        detail=reason,
+        source="smtp",
+        hard_limit=options.hard_bounce_limit,
+    )
+
+
 def _skip(run: _Run, store: Store, row: DeliveryRow, why: str) -> None:
-    store.mark(run.issue_key, row.subscriber_id, "skipped", "", why)
+    with run.writing:
+        store.mark(run.issue_key, row.subscriber_id, "skipped", "", why)
     with run.lock:
         run.summary.skipped += 1
     run.progress_only(row.email, "skipped")
@@ -295,7 +311,8 @@ def _skip(run: _Run, store: Store, row: DeliveryRow, why: str) -> None:
 def _unsendable(run: _Run, store: Store, row: DeliveryRow, reason: str) -> None:
     """A reader whose message cannot even be built (an address stored before it was
     checked): their row fails and the others go on."""
-    store.mark(run.issue_key, row.subscriber_id, "failed", "", reason)
+    with run.writing:
+        store.mark(run.issue_key, row.subscriber_id, "failed", "", reason)
     with run.lock:
         run.summary.failed += 1
         run.summary.failures.append((row.email, reason))

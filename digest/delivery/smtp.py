@@ -199,16 +199,15 @@ class SmtpTransport:
             self._smtp = self._connect()
         smtp = self._smtp
         try:
-            code, reply = smtp.mail(message.sender)
-            if code != 250:
-                error = _classify(code, reply.decode("utf-8", "replace"))
-                if isinstance(error, PermanentDeliveryError):  # the sender is refused: all fail
-                    raise DeliverySetupError(f"sender {message.sender} refused: {error}")
-                raise error
-            code, reply = smtp.rcpt(message.recipient)
-            if code not in (250, 251):
-                raise _classify(code, reply.decode("utf-8", "replace"), recipient=True)
-            code, reply = smtp.data(message.data)
+            if smtp.has_extn("pipelining"):
+                code, reply = self._pipelined(smtp, message)
+            else:
+                code, reply = smtp.mail(message.sender)
+                _check_sender(message, code, reply)
+                code, reply = smtp.rcpt(message.recipient)
+                if code not in (250, 251):
+                    raise _classify(code, reply.decode("utf-8", "replace"), recipient=True)
+                code, reply = smtp.data(message.data)
             if code != 250:
                 raise _classify(code, reply.decode("utf-8", "replace"))
         except DeliveryError:
@@ -221,6 +220,33 @@ class SmtpTransport:
             self._drop()
             raise TransientDeliveryError(f"SMTP connection lost: {exc}") from None
         return f"{code} {reply.decode('utf-8', 'replace')}"
+
+    def _pipelined(self, smtp: smtplib.SMTP, message: Message) -> tuple[int, bytes]:
+        """MAIL, RCPT and DATA in one write, their three replies read after (RFC 2920,
+        which Postfix and most relays offer): two round trips a message instead of four.
+
+        If DATA was accepted although MAIL or RCPT was refused, the connection is dropped
+        rather than sent an empty message; the next send reconnects.
+        """
+        smtp.send(
+            f"MAIL FROM:{smtplib.quoteaddr(message.sender)}\r\n"
+            f"RCPT TO:{smtplib.quoteaddr(message.recipient)}\r\nDATA\r\n"
+        )
+        (mail, mail_reply), (rcpt, rcpt_reply), (data, data_reply) = (
+            smtp.getreply(), smtp.getreply(), smtp.getreply()
+        )  # fmt: skip
+        if mail != 250 or rcpt not in (250, 251):
+            if data == 354:
+                self._drop()
+            _check_sender(message, mail, mail_reply)
+            raise _classify(rcpt, rcpt_reply.decode("utf-8", "replace"), recipient=True)
+        if data != 354:
+            raise _classify(data, data_reply.decode("utf-8", "replace"))
+        body = _LEADING_DOT.sub(b"..", message.data)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        smtp.send(body + b".\r\n")  # the message and its final dot: one write
+        return smtp.getreply()
 
     @property
     def sock(self) -> socket.socket | None:
@@ -252,6 +278,20 @@ class SmtpTransport:
             pass
         finally:
             self._drop()
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+"""A line starting with a dot gets a second one (RFC 5321 4.5.2), as smtplib.data does."""
+
+
+def _check_sender(message: Message, code: int, reply: bytes) -> None:
+    """A refused MAIL FROM: 5xx stops the whole send (every message has this sender)."""
+    if code == 250:
+        return
+    error = _classify(code, reply.decode("utf-8", "replace"))
+    if isinstance(error, PermanentDeliveryError):
+        raise DeliverySetupError(f"sender {message.sender} refused: {error}")
+    raise error
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
