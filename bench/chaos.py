@@ -47,6 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 DAY = "2025-12-03"
 ISSUE_KEY = "2025-W49"
 RUN_TIMEOUT = 120.0
+CHAOS_KEY = "chaos-" + "k" * 32  # a signing key needs at least 32 bytes
 """A single send that makes no progress for this long is a failure, not a wait."""
 
 
@@ -136,7 +137,7 @@ def make_project(root: Path, subscribers: int) -> list[str]:
     shutil.copytree(REPO / "templates", root / "templates")
     shutil.copytree(REPO / "briefings", root / "briefings")
     (root / "subscribers").mkdir()
-    settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "chaos"})
+    settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": CHAOS_KEY})
     emails = [f"reader{i:05d}@example.org" for i in range(subscribers)]
     with Store(settings.store.path) as store:
         store.upsert_subscribers(
@@ -152,7 +153,7 @@ def send_env(root: Path, port: int, connections: int) -> dict[str, str]:
     return {
         **os.environ,
         "DIGEST_CONFIG": str(root / "config.toml"),
-        "DIGEST_SECRET_KEY": "chaos",
+        "DIGEST_SECRET_KEY": CHAOS_KEY,
         "DIGEST_DELIVERY_TRANSPORT": "smtp",
         "DIGEST_DELIVERY_CONNECTIONS": str(connections),
         "DIGEST_DELIVERY_BACKOFF": "0.05",  # seconds: retries come fast in this run
@@ -169,7 +170,7 @@ def store_counts(root: Path) -> dict[str, int]:
     from digest.config import load_settings
     from digest.store import Store
 
-    settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "chaos"})
+    settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": CHAOS_KEY})
     with Store(settings.store.path) as store:
         return store.counts(ISSUE_KEY)
 

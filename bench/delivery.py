@@ -35,6 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DAY = dt.date(2025, 12, 3)
 NOW = dt.datetime(2025, 12, 8, 6, 0, tzinfo=dt.UTC)
+BENCH_KEY = "bench-" + "k" * 32  # a signing key needs at least 32 bytes
 
 
 # -- the sink: an aiosmtpd server in another process ---------------------------------
@@ -129,7 +130,7 @@ def project(readers: int, **environ: str) -> Iterator[tuple[object, object]]:
         shutil.copytree(REPO / "templates", root / "templates")
         shutil.copytree(REPO / "briefings", root / "briefings")
         (root / "subscribers").mkdir()
-        settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": "bench", **environ})
+        settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": BENCH_KEY, **environ})
         store = Store(settings.store.path)
         langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
         store.upsert_subscribers(

@@ -123,6 +123,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     confirm_hours: int = 48
+    account_link_days: int = 60
     subscribe_per_hour: int = 10
     proxy_hops: int = 0
     archive: bool = True
@@ -232,8 +233,32 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
 
     themes = _parse_themes(path, raw.get("themes", []), sections["newsletter"].languages)
     settings = Settings(path=path, themes=themes, environ=environ, **sections)
+    _check_environment(settings)
     _check(settings)
     return settings
+
+
+def _check_environment(settings: Settings) -> None:
+    """An unknown `DIGEST_<SECTION>_<KEY>` is an error, as an unknown key in the file is:
+    a misspelt override (DIGEST_DELIVERY_CONECTIONS) would otherwise be ignored without
+    a word. The variables the config names for secrets are allowed; names outside any
+    section (DIGEST_CONFIG, the test suite's own) are not settings and are left alone."""
+    secrets = {
+        settings.smtp.password_env,
+        settings.security.secret_key_env,
+        settings.dkim.key_env,
+        CONFIG_ENV,
+    }
+    for name in sorted(settings.environ):
+        if not name.startswith(ENV_PREFIX) or name in secrets:
+            continue
+        for section, cls in _SECTIONS.items():
+            prefix = f"{ENV_PREFIX}{section.upper()}_"
+            if not name.startswith(prefix):
+                continue
+            key = name[len(prefix) :].lower()
+            if key not in {f.name for f in dataclasses.fields(cls)}:
+                raise ConfigError(f"environment variable {name}: [{section}] has no key {key!r}")
 
 
 def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, str]:
@@ -384,6 +409,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"{path}: [serve] port: must be between 0 and 65535")
     if settings.serve.confirm_hours < 1:
         raise ConfigError(f"{path}: [serve] confirm_hours: must be at least 1")
+    if settings.serve.account_link_days < 1:
+        raise ConfigError(f"{path}: [serve] account_link_days: must be at least 1")
     if settings.serve.proxy_hops < 0:
         raise ConfigError(f"{path}: [serve] proxy_hops: must be 0 or more")
     if settings.serve.subscribe_per_hour < 1:

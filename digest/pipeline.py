@@ -30,7 +30,7 @@ from digest.models import Entry, Issue, Message, Subscriber, Variant
 from digest.render.i18n import reader_name
 from digest.render.variant import CompiledVariant, render_variant
 from digest.sources.problems import Problem, raise_for_errors
-from digest.store import Store
+from digest.store import ArchivedVariant, Store
 from digest.tokens import Signer, secret_key
 
 SAMPLE_READER = Subscriber(
@@ -140,6 +140,7 @@ class Edition:
                 newsletter_name=news.name,
                 date=self.now,
                 extra_headers=self._feedback_header(variant),
+                id_key=self.signer.message_id_key,
             )
         return self._factories[variant]
 
@@ -166,6 +167,32 @@ class Edition:
             "preferences_url": f"{base}/preferences/{preferences}",
             "unsubscribe_token": unsubscribe,
         }
+
+    def archived_copy(self, variant: Variant) -> ArchivedVariant:
+        """The web copy of `variant` as it goes out now: same content, an archive header
+        instead of the subscriber footer, neutral values where each reader had theirs."""
+        compiled = render_variant(
+            self.issue,
+            variant,
+            self.settings.newsletter,
+            self.settings.build.templates_dir,
+            archive=True,
+        )
+        subscribe = f"{self.settings.newsletter.base_url.rstrip('/')}/subscribe"
+        values = {
+            "name": self.fallback_name(variant.language),
+            "unsubscribe_url": subscribe,
+            "preferences_url": subscribe,
+        }
+        return ArchivedVariant(
+            issue_key=self.issue.key,
+            variant=variant.label,
+            language=variant.language,
+            subject=compiled.subject,
+            summary=compiled.preheader,
+            html=compiled.html.fill(values),
+            text=compiled.text.fill(values),
+        )
 
     def fallback_name(self, language: str) -> str:
         """How to greet a reader without a name, from the language's catalog (looked up
@@ -283,6 +310,26 @@ def build(edition: Edition, out_dir: Path, language: str | None = None) -> Build
 # -- send --------------------------------------------------------------------------
 
 
+class SentCopies:
+    """Stores each variant of an issue as it goes out, once: the public archive and the
+    "view online" link of every email serve these copies, never a re-render."""
+
+    def __init__(self, edition: Edition, store: Store) -> None:
+        self.edition = edition
+        self.store = store
+        self.done = store.archived_labels(edition.issue.key)
+
+    def keep(self, variant: Variant) -> None:
+        if variant.label not in self.done:
+            self.store.archive_variant(self.edition.archived_copy(variant))
+            self.done.add(variant.label)
+
+    def keep_public(self) -> None:
+        """The all-themes copy in every language, which the archive shows to visitors."""
+        for language in self.edition.settings.newsletter.languages:
+            self.keep(Variant(language=language, themes=frozenset()))
+
+
 def _recipients(
     edition: Edition, store: Store, no_content: list[str]
 ) -> Iterator[tuple[Subscriber, str]]:
@@ -355,6 +402,8 @@ def send(
     summary = SendSummary(issue.key)
     recipients = _recipients(edition, store, summary.no_content)
     summary.resumed = not store.freeze_issue(issue.key, issue.number, issue.volume, recipients)
+    copies = SentCopies(edition, store)
+    copies.keep_public()
     factory_lock = threading.Lock()
 
     def make(subscriber: Subscriber) -> Message | None:
@@ -363,6 +412,7 @@ def send(
             if not edition.has_content(variant):
                 return None
             edition.factory(variant)
+            copies.keep(variant)  # before its first message: the link must work
         return edition.message_for(subscriber, variant)  # deliver() signs it
 
     transports = [transport]

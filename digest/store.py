@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest.consent import OPTED_OUT, keeps_out, may_change_status, suppression_hash
 from digest.errors import DigestError
 from digest.models import Subscriber
 
@@ -97,10 +100,74 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_message_id ON deliveries(message_id);
     CREATE INDEX deliveries_sent_at ON deliveries(status, updated_at);
     """,
+    # consent: the suppression list. An erased address is remembered only as a keyed
+    # hash (digest.consent.suppression_hash) under a random key made once per store.
+    """
+    CREATE TABLE store_keys (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    INSERT INTO store_keys (name, value) VALUES ('suppression', randomblob(32));
+    CREATE TABLE suppressions (
+        address_hash TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # subscriber ids are never reused (AUTOINCREMENT): an outbox row or a delivery
+    # history frozen for an erased subscriber can never pass to a newcomer. The
+    # sequence starts above every id the outbox and the bounce log ever saw.
+    """
+    CREATE TABLE subscribers_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL,
+        themes TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('pending','active','unsubscribed','bounced','complained')),
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        consent_source TEXT NOT NULL DEFAULT '',
+        attributes TEXT NOT NULL DEFAULT '{}',
+        hard_bounces INTEGER NOT NULL DEFAULT 0,
+        soft_bounces INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO subscribers_v5 (id, email, name, language, themes, status, created_at,
+        confirmed_at, unsubscribed_at, consent_source, attributes, hard_bounces, soft_bounces)
+    SELECT id, email, name, language, themes, status, created_at, confirmed_at,
+        unsubscribed_at, consent_source, attributes, hard_bounces, soft_bounces
+    FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_v5 RENAME TO subscribers;
+    DELETE FROM sqlite_sequence WHERE name IN ('subscribers', 'subscribers_v5');
+    INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'subscribers', COALESCE(MAX(used), 0) FROM (
+        SELECT MAX(id) AS used FROM subscribers
+        UNION ALL SELECT MAX(subscriber_id) FROM deliveries
+        UNION ALL SELECT MAX(subscriber_id) FROM bounce_events
+    );
+    """,
     # status: bounced and complained per issue, counted from the event log
     """
     CREATE INDEX bounce_events_issue ON bounce_events(issue_key, kind);
     CREATE INDEX bounce_events_subscriber ON bounce_events(subscriber_id, kind);
+    """,
+    # archive: each variant of an issue as it was sent, once, with neutral values in the
+    # per-reader places; html and text are zlib-compressed UTF-8.
+    """
+    CREATE TABLE archived_variants (
+        issue_key TEXT NOT NULL REFERENCES issues(key),
+        variant TEXT NOT NULL,
+        language TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        html BLOB NOT NULL,
+        text BLOB NOT NULL,
+        archived_at TEXT NOT NULL,
+        PRIMARY KEY (issue_key, variant)
+    );
     """,
 )
 
@@ -119,6 +186,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def create_private(path: Path) -> None:
+    """Create the store file readable by its owner only (0600), before SQLite opens it.
+
+    It holds every subscriber's address. SQLite gives the -wal and -shm files it makes
+    next to it the database file's own mode, so those are 0600 too. An existing file
+    keeps the mode its operator gave it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 class Store:
     """A connection to the store file; create one per process or thread."""
 
@@ -126,9 +207,13 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: an erased
+            # address must not survive in the file's bytes.
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
@@ -343,6 +428,10 @@ class Store:
                 ).fetchone()
                 themes = "|".join(sorted(sub.themes))
                 attributes = attributes_json(rec.attributes)
+                suppressed = self._suppressed(db, sub.email)
+                if found is None and suppressed:
+                    counts.kept_out += 1  # erased: no old list brings the row back
+                    continue
                 if found is None:
                     status = rec.status or "active"
                     db.execute(
@@ -358,12 +447,9 @@ class Store:
                     counts.added += 1
                     continue
                 status = rec.status or found["status"]
-                if found["status"] in ("unsubscribed", "complained") and status in (
-                    "active",
-                    "pending",
-                ):
-                    status = found["status"]
-                    counts.kept_out += 1
+                kept_out = keeps_out(found["status"], suppressed) or not may_change_status(
+                    found["status"], status, by_confirmation=False
+                )
                 merged = {**json.loads(found["attributes"] or "{}"), **rec.attributes}
                 given = rec.given
                 if given is not None:
@@ -381,6 +467,9 @@ class Store:
                 if values == tuple(found[c] for c in _IMPORTED_COLUMNS):
                     counts.unchanged += 1  # a re-import of the same list says so
                     continue
+                if kept_out:  # status, name and choices stay as that person left them
+                    counts.kept_out += 1
+                    continue
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?, status = ?,
                            created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
@@ -395,7 +484,10 @@ class Store:
         """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
 
         An active subscriber is left as is (the form must not let a stranger change
-        someone's preferences); anyone else becomes pending with the new choices.
+        someone's preferences), and so is an address that opted out (`consent.keeps_out`):
+        only that person's confirmation click brings it back. A new address, or one still
+        pending, becomes pending with the new choices. An erased address gets a new
+        pending row, which stays suppressed until confirmed.
         """
         now = _now()
         with self.transaction() as db:
@@ -411,7 +503,9 @@ class Store:
                     (subscriber.email, subscriber.name, subscriber.language, themes, now,
                      consent_source),
                 )  # fmt: skip
-            elif found["status"] != "active":
+            elif found["status"] != "active" and not keeps_out(
+                found["status"], self._suppressed(db, subscriber.email)
+            ):
                 db.execute(
                     """UPDATE subscribers SET name = ?, language = ?, themes = ?,
                            status = 'pending', consent_source = ? WHERE id = ?""",
@@ -423,14 +517,55 @@ class Store:
             ).fetchone()
         return _record(row)
 
-    def confirm(self, subscriber_id: int) -> bool:
-        """Pending -> active (double opt-in). True if it changed; confirming twice is a no-op."""
-        changed = self.db.execute(
-            """UPDATE subscribers SET status = 'active', confirmed_at = ?, unsubscribed_at = NULL
-               WHERE id = ? AND status = 'pending'""",
-            (_now(), subscriber_id),
-        ).rowcount
+    def confirm(self, subscriber_id: int, from_status: str = "pending") -> bool:
+        """`from_status` -> active: the person's own double opt-in click.
+
+        `from_status` is the status the confirmation link was sent for: pending for a
+        sign-up, or the opted-out status of someone coming back, so an old link cannot
+        undo a later opt-out. Lifts the address off the suppression list. True if it
+        changed; confirming twice is a no-op.
+        """
+        if from_status != "pending" and from_status not in OPTED_OUT:
+            return False
+        if not may_change_status(from_status, "active", by_confirmation=True):
+            return False  # pragma: no cover - a confirmation may always
+        with self.transaction() as db:
+            changed = db.execute(
+                """UPDATE subscribers SET status = 'active', confirmed_at = ?,
+                       unsubscribed_at = NULL, hard_bounces = 0, soft_bounces = 0
+                   WHERE id = ? AND status = ?""",
+                (_now(), subscriber_id, from_status),
+            ).rowcount
+            if changed:
+                row = db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,))
+                self._lift_suppression(db, row.fetchone()[0])
         return bool(changed)
+
+    # -- consent: the suppression list (keyed hashes of erased addresses) -----------
+
+    def _suppression_key(self, db: sqlite3.Connection) -> bytes:
+        row = db.execute("SELECT value FROM store_keys WHERE name = 'suppression'").fetchone()
+        return bytes(row[0])
+
+    def _suppressed(self, db: sqlite3.Connection, email: str) -> bool:
+        digest = suppression_hash(self._suppression_key(db), email)
+        found = db.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (digest,))
+        return found.fetchone() is not None
+
+    def _suppress(self, db: sqlite3.Connection, email: str, reason: str) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO suppressions (address_hash, reason, created_at) "
+            "VALUES (?, ?, ?)",
+            (suppression_hash(self._suppression_key(db), email), reason, _now()),
+        )
+
+    def _lift_suppression(self, db: sqlite3.Connection, email: str) -> None:
+        digest = suppression_hash(self._suppression_key(db), email)
+        db.execute("DELETE FROM suppressions WHERE address_hash = ?", (digest,))
+
+    def is_suppressed(self, email: str) -> bool:
+        """Whether an erased address is on the suppression list (no confirmation since)."""
+        return self._suppressed(self.db, email)
 
     def unsubscribe(self, subscriber_id: int) -> bool:
         changed = self.db.execute(
@@ -447,11 +582,47 @@ class Store:
         )
 
     def erase(self, subscriber_id: int) -> bool:
-        """Delete the subscriber and blank their address in the outbox (right to erasure)."""
+        """Delete the subscriber and blank their address in the outbox (right to erasure).
+
+        The address goes onto the suppression list as a keyed hash, so no old list
+        re-adds it: only the person's own confirmed sign-up does.
+        """
         with self.transaction() as db:
-            db.execute("UPDATE deliveries SET email = '' WHERE subscriber_id = ?", (subscriber_id,))
-            deleted = db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
-        return bool(deleted.rowcount)
+            found = db.execute(
+                "SELECT email, status FROM subscribers WHERE id = ?", (subscriber_id,)
+            ).fetchone()
+            if found is None:
+                return False
+            email, status = found
+            self._suppress(db, email, status if status in OPTED_OUT else "erased")
+            self._scrub_address(db, subscriber_id, email)
+            db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        self._checkpoint()
+        return True
+
+    def _scrub_address(self, db: sqlite3.Connection, subscriber_id: int, email: str) -> None:
+        """Remove an address from every column that can hold it, for an erasure.
+
+        The outbox keeps each row (the send's counts stay right) without address or
+        server reply (a reply often quotes the address); a frozen row still pending is
+        skipped, never sent. The bounce log loses the person's events entirely.
+        """
+        db.execute(
+            """UPDATE deliveries SET email = '', reply = '',
+                   status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END
+               WHERE subscriber_id = ?""",
+            (subscriber_id,),
+        )
+        db.execute(
+            "DELETE FROM bounce_events WHERE subscriber_id = ? OR email = ? COLLATE NOCASE",
+            (subscriber_id, email),
+        )
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it: the WAL still holds the
+        pages as they were before an erasure. A reader holding a snapshot may keep this
+        from finishing; the next checkpoint then overwrites those frames."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def deliveries_of(self, subscriber_id: int) -> list[dict[str, str]]:
         """What was sent to one subscriber, for their data download."""
@@ -473,6 +644,42 @@ class Store:
             for row in rows
         ]  # fmt: skip
 
+    # -- archive: each sent variant, stored once (issue 15) ----------------------
+
+    def archive_variant(self, copy: ArchivedVariant) -> bool:
+        """Keep `copy` as the archived form of its variant; the first copy wins.
+
+        Returns True when this call stored it. A resumed send, or a send after the
+        entries were edited, never replaces what went out first.
+        """
+        stored = self.db.execute(
+            """INSERT OR IGNORE INTO archived_variants (issue_key, variant, language, subject,
+                   summary, html, text, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (copy.issue_key, copy.variant, copy.language, copy.subject, copy.summary,
+             _pack(copy.html), _pack(copy.text), _now()),
+        ).rowcount  # fmt: skip
+        return bool(stored)
+
+    def archived_variant(self, issue_key: str, variant: str) -> ArchivedVariant | None:
+        """The stored copy of one variant (label as in Variant.label), or None."""
+        row = self.db.execute(
+            "SELECT * FROM archived_variants WHERE issue_key = ? AND variant = ?",
+            (issue_key, variant),
+        ).fetchone()
+        return _archived(row) if row else None
+
+    def archived_labels(self, issue_key: str) -> set[str]:
+        """Labels of the variants of an issue that have a stored copy."""
+        rows = self.db.execute(
+            "SELECT variant FROM archived_variants WHERE issue_key = ?", (issue_key,)
+        )
+        return {label for (label,) in rows}
+
+    def archived_issue_keys(self) -> set[str]:
+        """Issues with at least one stored copy (their send has started)."""
+        rows = self.db.execute("SELECT DISTINCT issue_key FROM archived_variants")
+        return {key for (key,) in rows}
+
     # -- delivery: retries, bounces, status --------------------------------------
 
     def deliveries(self, key: str) -> list[DeliveryRow]:
@@ -491,11 +698,13 @@ class Store:
         self, key: str, after: int, limit: int
     ) -> list[tuple[DeliveryRow, Subscriber | None]]:
         """Pending rows after subscriber id `after`, each with the subscriber as they are
-        now (None if deleted): one query per page instead of one lookup per row."""
+        now (None if deleted, or if the row's address is no longer theirs): one query
+        per page instead of one lookup per row."""
         rows = self.db.execute(
             """SELECT d.issue_key, d.subscriber_id, d.email AS d_email, d.status AS d_status,
                       d.message_id, d.reply, s.*
-               FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+               FROM deliveries d
+               LEFT JOIN subscribers s ON s.id = d.subscriber_id AND s.email = d.email
                WHERE d.issue_key = ? AND d.status = 'pending' AND d.subscriber_id > ?
                ORDER BY d.subscriber_id LIMIT ?""",
             (key, after, limit),
@@ -706,6 +915,37 @@ class Store:
 
 
 @dataclass(frozen=True)
+class ArchivedVariant:
+    """One variant of an issue as sent, with neutral values where each reader had theirs."""
+
+    issue_key: str
+    variant: str
+    """Variant.label, e.g. `fr:all` or `en:hybrid|ukraine`."""
+    language: str
+    subject: str
+    summary: str
+    """The preheader: one line saying what the issue holds (the Atom entry's summary)."""
+    html: str
+    text: str
+
+
+def _pack(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 9)
+
+
+def _archived(row: sqlite3.Row) -> ArchivedVariant:
+    return ArchivedVariant(
+        issue_key=row["issue_key"],
+        variant=row["variant"],
+        language=row["language"],
+        subject=row["subject"],
+        summary=row["summary"],
+        html=zlib.decompress(row["html"]).decode("utf-8"),
+        text=zlib.decompress(row["text"]).decode("utf-8"),
+    )
+
+
+@dataclass(frozen=True)
 class FeedCacheRow:
     etag: str
     last_modified: str
@@ -767,7 +1007,7 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
     kept_out: int = 0
-    """Rows that would have re-subscribed someone who had unsubscribed or complained."""
+    """Rows left alone: the address opted out or was erased (`consent.keeps_out`)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import datetime as dt
 import io
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,7 @@ def parse_csv(path: Path, vocabulary: Vocabulary, kind: str = "auto") -> ParsedC
     records: list[SubscriberRecord] = []
     errors: list[str] = []
     seen: dict[str, int] = {}
-    for row in reader:
+    for row in _rows(reader, path):
         line = reader.line_num
         if None in row:
             errors.append(f"{path}:{line}: more fields than the header has columns")
@@ -174,6 +174,20 @@ def parse_csv(path: Path, vocabulary: Vocabulary, kind: str = "auto") -> ParsedC
             continue
         records.append(record)
     return ParsedCsv(kind, tuple(records), tuple(errors))
+
+
+def _rows(reader: csv.DictReader[str], path: Path) -> Iterator[dict[str, str]]:
+    """The reader's rows; a row the csv module cannot read (a field over its 128 KB
+    limit, a NUL byte) is a SubscriberError naming the line, not a traceback."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            where = f"{path}:{reader.line_num + 1}"  # the line being read when it failed
+            raise SubscriberError(f"{where}: cannot read this row: {exc}") from None
+        yield row
 
 
 def read_csv(
@@ -308,9 +322,33 @@ def _json_attributes(value: str) -> dict[str, Any]:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"attributes: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError(f"attributes: nested more than {MAX_ATTRIBUTE_DEPTH} levels") from None
     if not isinstance(parsed, dict):
         raise ValueError("attributes: must be a JSON object")
+    if _depth(parsed) > MAX_ATTRIBUTE_DEPTH:
+        raise ValueError(f"attributes: nested more than {MAX_ATTRIBUTE_DEPTH} levels")
     return parsed
+
+
+MAX_ATTRIBUTE_DEPTH = 32
+"""Attributes are a few labels, not documents: a deep nesting only makes json and the
+exports recurse (5,000 levels raised RecursionError)."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iterative: no recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level > MAX_ATTRIBUTE_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def _digest_row(row: dict[str, str], vocabulary: Vocabulary) -> SubscriberRecord:

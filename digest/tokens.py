@@ -14,6 +14,7 @@ import hmac
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -30,8 +31,10 @@ def secret_key(settings: Settings) -> str:
     Without the variable a random key is created once in a git-ignored file readable
     only by its owner, so links stay valid across runs and no key is ever committed.
     """
-    from_env = settings.secret(settings.security.secret_key_env)
+    env_name = settings.security.secret_key_env
+    from_env = settings.secret(env_name)
     if from_env:
+        _check_length(f"environment variable {env_name}", from_env)
         return from_env
     path: Path = settings.security.secret_key_file
     try:
@@ -40,9 +43,22 @@ def secret_key(settings: Settings) -> str:
         key = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read or create the signing key: {exc}") from None
-    if len(key) < 32:
-        raise ConfigError(f"{path}: signing key is shorter than 32 characters")
+    _check_length(f"{path}", key)
     return key
+
+
+MIN_KEY_BYTES = 32
+"""A short key is guessed from one link (a 1-character key fell in 52 tries), and then
+every preferences, data-download and erase link can be forged."""
+
+
+def _check_length(where: str, key: str) -> None:
+    size = len(key.encode("utf-8"))
+    if size < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"{where}: the signing key has {size} bytes, at least {MIN_KEY_BYTES} are needed "
+            "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
 
 
 def _create_key_file(path: Path) -> None:
@@ -63,19 +79,37 @@ def _create_key_file(path: Path) -> None:
         os.unlink(tmp)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What a verified token says: whose link it is, and for confirm links the status
+    the link was sent for ("pending", or the opted-out status of someone coming back)."""
+
+    subscriber_id: int
+    address_hash: str
+    state: str = ""
+
+
 class Signer:
     def __init__(self, key: str) -> None:
         self._serializers = {
             purpose: URLSafeTimedSerializer(key, salt=f"digest.{purpose}") for purpose in PURPOSES
         }
+        # A sub-key per use, so the key that signs links never serves as a bare HMAC key.
+        self._hash_key = hmac.new(key.encode("utf-8"), b"digest.address", "sha256").digest()
+        self.message_id_key = hmac.new(key.encode("utf-8"), b"digest.message-id", "sha256").digest()
+        """Keys the Message-IDs of sent issues (`mime.message_id`): nobody without the
+        secret can compute the ID of a message we sent and forge a bounce for it."""
 
-    def sign(self, purpose: str, subscriber_id: int, email: str) -> str:
-        return str(self._serializers[purpose].dumps([subscriber_id, address_hash(email)]))
+    def sign(self, purpose: str, subscriber_id: int, email: str, state: str = "") -> str:
+        payload: list[int | str] = [subscriber_id, self.address_hash(email)]
+        if state:
+            payload.append(state)
+        return str(self._serializers[purpose].dumps(payload))
 
-    def verify(self, purpose: str, token: str, max_age: int | None = None) -> tuple[int, str]:
-        """(subscriber id, address hash); TokenError if forged, altered, expired or misused.
+    def verify(self, purpose: str, token: str, max_age: int | None = None) -> Claim:
+        """The token's claim; TokenError if forged, altered, expired or misused.
 
-        The caller loads the subscriber and checks `binds(hash, subscriber.email)`.
+        The caller loads the subscriber and checks `binds(purpose, claim, email)`.
         """
         try:
             value = self._serializers[purpose].loads(token, max_age=max_age)
@@ -85,18 +119,33 @@ class Signer:
             raise TokenError("this link is not valid") from None
         if (
             not isinstance(value, list)
-            or len(value) != 2
+            or len(value) not in (2, 3)
             or not isinstance(value[0], int)
-            or not isinstance(value[1], str)
+            or not all(isinstance(v, str) for v in value[1:])
         ):
             raise TokenError("this link is not valid")
-        return value[0], value[1]
+        return Claim(value[0], value[1], value[2] if len(value) == 3 else "")
+
+    def address_hash(self, email: str) -> str:
+        """HMAC of the address under the secret: a link proves nothing about a guessed
+        address to anyone without the key (an unkeyed hash would confirm guesses)."""
+        digest = hmac.new(self._hash_key, email.casefold().encode("utf-8"), "sha256")
+        return digest.hexdigest()[:32]
+
+    def binds(self, purpose: str, claim: Claim, email: str) -> bool:
+        """Whether a verified claim's address hash belongs to `email`.
+
+        Links made before the hash was keyed carry 16 hex digits of a bare SHA-256:
+        those stay good for unsubscribing only (RFC 8058 links in old emails must keep
+        working); their preferences links are refused, and the page offers a new one.
+        """
+        if hmac.compare_digest(claim.address_hash, self.address_hash(email)):
+            return True
+        return purpose == "unsubscribe" and hmac.compare_digest(
+            claim.address_hash, legacy_address_hash(email)
+        )
 
 
-def address_hash(email: str) -> str:
+def legacy_address_hash(email: str) -> str:
+    """The unkeyed hash in links made before the keyed one (issue 12); read, never written."""
     return hashlib.sha256(email.casefold().encode("utf-8")).hexdigest()[:16]
-
-
-def binds(token_hash: str, email: str) -> bool:
-    """Whether a verified token's address hash belongs to `email`."""
-    return hmac.compare_digest(token_hash, address_hash(email))

@@ -33,21 +33,33 @@ def sent_issue(project: Project) -> Store:
     return store
 
 
-def as_mbox(folder: Path, names: list[str]) -> Path:
+_FIXTURE_ID = re.compile(rb"<2025-W49\.(\d+)\.[0-9a-f]+@example\.org>")
+
+
+def returned(name: str, store: Store | None) -> bytes:
+    """A fixture report quoting the real (keyed) Message-ID we sent to that subscriber."""
+    data = (BOUNCES / name).read_bytes()
+    if store is None:
+        return data
+    sent = {row.subscriber_id: row.message_id for row in store.deliveries("2025-W49")}
+    return _FIXTURE_ID.sub(lambda m: sent[int(m[1])].encode(), data)
+
+
+def as_mbox(folder: Path, names: list[str], store: Store | None = None) -> Path:
     path = folder / "bounces.mbox"
     box = mailbox.mbox(path)
     for name in names:
-        box.add((BOUNCES / name).read_bytes())
+        box.add(returned(name, store))
     box.flush()
     box.close()
     return path
 
 
-def as_maildir(folder: Path, names: list[str]) -> Path:
+def as_maildir(folder: Path, names: list[str], store: Store | None = None) -> Path:
     path = folder / "Maildir"
     box = mailbox.Maildir(path)
     for name in names:
-        box.add((BOUNCES / name).read_bytes())
+        box.add(returned(name, store))
     box.close()
     return path
 
@@ -61,7 +73,7 @@ def test_dsn_and_arf_are_matched_and_applied(
 ) -> None:
     store = sent_issue(project)
     settings = project.settings()
-    path = make(tmp_path, ALL)  # type: ignore[operator]
+    path = make(tmp_path, ALL, store)  # type: ignore[operator]
     summary = process(path, store, settings.bounces, hard_limit=1)
     assert (summary.messages, summary.hard, summary.soft, summary.complaints) == (4, 1, 1, 1)
     assert summary.ignored == 1 and summary.unmatched == 0
@@ -85,7 +97,9 @@ def test_dsn_and_arf_are_matched_and_applied(
 
 def test_hard_bounces_under_the_limit_only_count(project: Project, tmp_path: Path) -> None:
     store = sent_issue(project)
-    process(as_mbox(tmp_path, ["dsn-hard.eml"]), store, project.settings().bounces, hard_limit=2)
+    process(
+        as_mbox(tmp_path, ["dsn-hard.eml"], store), store, project.settings().bounces, hard_limit=2
+    )
     novak = store.subscriber_by_email("p.novak@example.com")
     assert novak is not None and novak.status == "active"
     assert store.bounce_counts(novak.id) == (1, 0)
@@ -94,7 +108,7 @@ def test_hard_bounces_under_the_limit_only_count(project: Project, tmp_path: Pat
 def test_soft_bounces_mark_bounced_after_the_soft_limit(project: Project, tmp_path: Path) -> None:
     store = sent_issue(project)
     rules = project.settings(DIGEST_BOUNCES_SOFT_LIMIT="1").bounces
-    process(as_mbox(tmp_path, ["dsn-soft.eml"]), store, rules, hard_limit=1)
+    process(as_mbox(tmp_path, ["dsn-soft.eml"], store), store, rules, hard_limit=1)
     marc = store.subscriber_by_email("marc.olivier@example.fr")
     assert marc is not None and marc.status == "bounced"
 
@@ -107,7 +121,7 @@ def test_without_the_soft_rule_5_2_2_is_hard() -> None:
 def test_complaints_can_be_only_logged(project: Project, tmp_path: Path) -> None:
     store = sent_issue(project)
     rules = project.settings(DIGEST_BOUNCES_ON_COMPLAINT="ignore").bounces
-    summary = process(as_mbox(tmp_path, ["arf-complaint.eml"]), store, rules, hard_limit=1)
+    summary = process(as_mbox(tmp_path, ["arf-complaint.eml"], store), store, rules, hard_limit=1)
     assert summary.complaints == 1 and summary.changed == []
     smith = store.subscriber_by_email("j.smith@example.net")
     assert smith is not None and smith.status == "active"
@@ -165,10 +179,46 @@ def test_a_mailto_unsubscribe_request_unsubscribes_its_reader(
     assert sorted(status.values()).count("unsubscribed") == 1  # the forged token did nothing
 
 
+def test_forged_reports_change_nobody(project: Project, tmp_path: Path) -> None:
+    """Anyone can mail the bounce address (issue 12, item 6): a report counts only if
+    it quotes the keyed Message-ID of a message we sent, to the recipient it names."""
+    store = sent_issue(project)
+    real = returned("dsn-hard.eml", store)
+    forged = [
+        # The fixture's ID is what anyone computes from the public issue key, a small id
+        # and the address: not ours since IDs are keyed.
+        (BOUNCES / "dsn-hard.eml").read_bytes(),
+        # Our real ID of Novak's message, claiming another reader bounced.
+        real.replace(b"rfc822; p.novak@example.com", b"rfc822; marc.olivier@example.fr"),
+        # No returned headers at all: only an address.
+        real.split(b"Content-Type: text/rfc822-headers")[0],
+        # An ARF complaint naming a reader, quoting no message.
+        (BOUNCES / "arf-complaint.eml")
+        .read_bytes()
+        .replace(b"Message-ID: <2025-W49.2.", b"X-Nothing: <")
+        .replace(b"To: [redacted]", b"To: j.smith@example.net"),
+    ]
+    box = mailbox.mbox(tmp_path / "forged.mbox")
+    for data in forged:
+        box.add(data)
+    box.close()
+    before = {s.email: s.status for s in store.subscribers()}
+    summary = process(tmp_path / "forged.mbox", store, project.settings().bounces, hard_limit=1)
+    assert summary.unmatched == 4 and summary.hard == summary.complaints == 0
+    assert {s.email: s.status for s in store.subscribers()} == before
+    assert store.db.execute("SELECT COUNT(*) FROM bounce_events").fetchone()[0] == 0
+    # The genuine report still works.
+    box = mailbox.mbox(tmp_path / "real.mbox")
+    box.add(real)
+    box.close()
+    assert process(tmp_path / "real.mbox", store, project.settings().bounces, 1).hard == 1
+
+
 def test_status_counts_bounced_and_complained_per_issue(project: Project, tmp_path: Path) -> None:
     # After `bounces process`, status must not keep saying "sent 7, failed 0" and nothing else.
-    sent_issue(project).close()
-    box = as_mbox(tmp_path, ALL)
+    store = sent_issue(project)
+    box = as_mbox(tmp_path, ALL, store)
+    store.close()
     config = ["--config", str(project.config)]
     processed = CliRunner().invoke(cli, [*config, "bounces", "process", str(box)])
     assert processed.exit_code == 0, processed.output

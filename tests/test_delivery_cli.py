@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
-from tests.conftest import FIXTURES, Project, SmtpServer
+from digest.store import Store
+from tests.conftest import Project, SmtpServer
+from tests.test_bounces import returned
 
 
 def run(project: Project, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -106,8 +108,9 @@ def test_bounces_process_command(project: Project) -> None:
     imported(project)
     assert run(project, "send", "--date", "2025-12-03").exit_code == 0
     box = mailbox.mbox(project.root / "bounces.mbox")
-    for name in ("dsn-hard.eml", "arf-complaint.eml"):
-        box.add((FIXTURES / "bounces" / name).read_bytes())
+    with Store(project.settings().store.path) as store:
+        for name in ("dsn-hard.eml", "arf-complaint.eml"):
+            box.add(returned(name, store))  # quoting the Message-IDs really sent
     box.close()
     result = run(project, "bounces", "process", str(project.root / "bounces.mbox"))
     assert result.exit_code == 0, result.output

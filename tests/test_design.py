@@ -61,7 +61,10 @@ def test_mjml_is_compiled_once_per_variant_not_per_subscriber(
         store.upsert_subscribers(people, source="test")
         summary = pipeline.send(edition(project), store, FileTransport(project.root / "out"))
     assert summary.sent == 40
-    assert len(compiled) == 4
+    # Each variant twice, whatever the number of readers: the email and its archived copy.
+    assert len(compiled) == 8
+    with Store(settings.store.path) as store:
+        assert len(store.archived_labels("2025-W49")) == 4
     assert len(list((project.root / "out").glob("*.eml"))) == 40
 
 

@@ -41,7 +41,7 @@ def test_kill_9_mid_send_then_resume_loses_nobody(
         "DIGEST_SMTP_HOST": slow_server.host,
         "DIGEST_SMTP_PORT": str(slow_server.port),
         "DIGEST_SMTP_SECURITY": "none",
-        "DIGEST_SECRET_KEY": "test-key",
+        "DIGEST_SECRET_KEY": "test-key-" + "k" * 32,
     }
     imported = CliRunner().invoke(cli, ["subscribers", "import", str(csv)], env=env)
     assert imported.exit_code == 0, imported.output
@@ -91,7 +91,7 @@ def test_ctrl_c_mid_send_lets_messages_in_flight_finish_and_says_how_to_resume(
         "DIGEST_SMTP_HOST": slow_server.host,
         "DIGEST_SMTP_PORT": str(slow_server.port),
         "DIGEST_SMTP_SECURITY": "none",
-        "DIGEST_SECRET_KEY": "test-key",
+        "DIGEST_SECRET_KEY": "test-key-" + "k" * 32,
     }
     assert CliRunner().invoke(cli, ["subscribers", "import", str(csv)], env=env).exit_code == 0
     child = subprocess.Popen(

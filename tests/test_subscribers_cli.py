@@ -114,7 +114,7 @@ def test_import_never_resubscribes_someone_who_unsubscribed(project: Project) ->
     assert result.exit_code == 0, result.output
     explicit = write(project, "active.csv", "email,status\np.novak@example.com,active\n")
     result = run(project, "subscribers", "import", explicit)
-    assert result.exit_code == 0 and "1 row(s) left unsubscribed" in result.output
+    assert result.exit_code == 0 and "1 row(s) kept out" in result.output
     shown = json.loads(run(project, "subscribers", "show", "p.novak@example.com", "--json").output)
     assert shown["status"] == "unsubscribed"
     # Columns the file lacks keep their stored values.

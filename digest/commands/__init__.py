@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DigestGroup(click.Group):
-    """Turns DigestError into `error: ...` on stderr and the error's exit code."""
+    """Turns DigestError into `error: ...` on stderr and the error's exit code, and
+    click's own usage errors (a bad option value, an unknown option) into one such line
+    too, instead of click's three (`Usage:`, `Try ...`, `Error: ...`)."""
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # a bare `digest` or `digest subscribers` shows its help
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(usage_error_line(exc), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -32,6 +58,15 @@ class DigestGroup(click.Group):
             # A send stops after the messages in flight, with every outcome committed.
             click.echo("error: interrupted; run the same command again to resume", err=True)
             ctx.exit(130)  # 128 + SIGINT, as shells report it
+
+
+def usage_error_line(exc: click.ClickException) -> str:
+    """`error: digest send: Invalid value for '--date': ...` on one line."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        return f"error: {ctx.command_path}: {message} (see {ctx.command_path} --help)"
+    return f"error: {message}"
 
 
 def config_option(func: F) -> F:
@@ -76,6 +111,9 @@ class _Day(click.DateTime):
 
 
 DATE = _Day(formats=["%Y-%m-%d"])
+PORT = click.IntRange(0, 65535)
+"""A TCP port; 0 lets the system choose. Out of range is a usage error, not a bind on
+some other port (99999 wrapped around) or an OverflowError."""
 date_option = click.option(
     "--date",
     "day",

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from digest.commands import config_option, date_option, settings_from_context
+from digest.commands import PORT, config_option, date_option, settings_from_context
 from digest.web.app import create_app
 from digest.web.preview import DAY_KEY, watcher
 from digest.web.server import DEFAULT_HOST, make_http_server
@@ -15,7 +15,9 @@ from digest.web.server import DEFAULT_HOST, make_http_server
 @click.command()
 @config_option
 @date_option
-@click.option("--port", default=8026, show_default=True, help="Port on 127.0.0.1 (0: any).")
+@click.option(
+    "--port", type=PORT, default=8026, show_default=True, help="Port on 127.0.0.1 (0: any)."
+)
 def preview(day: dt.datetime | None, port: int) -> None:
     """Serve a live preview of the coming issue on 127.0.0.1.
 

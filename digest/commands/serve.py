@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.commands import config_option, settings_from_context
+from digest.commands import PORT, config_option, settings_from_context
 from digest.web.app import create_app
 from digest.web.server import make_http_server
 
@@ -12,7 +12,7 @@ from digest.web.server import make_http_server
 @click.command()
 @config_option
 @click.option("--host", default=None, help="Address to bind (default: [serve] host, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: [serve] port).")
+@click.option("--port", type=PORT, default=None, help="Port, 0 to 65535 (default: [serve] port).")
 def serve(host: str | None, port: int | None) -> None:
     """Serve subscribe, confirm, preferences, one-click unsubscribe and the archive.
 

@@ -70,7 +70,8 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
     for all) and optionally status, dates, consent_source and attributes, as `export`
     writes them. Unknown columns are kept as attributes. The import is all-or-nothing:
     any bad row is reported with its line and nothing is changed, unless
-    --skip-invalid. An import never re-subscribes someone who unsubscribed.
+    --skip-invalid. An import never changes an address that unsubscribed,
+    complained, bounced or was erased: such rows are reported as kept out.
 
     \b
     Example:
@@ -98,7 +99,11 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
         f"into {settings.store.path}"
     )
     if counts.kept_out:
-        click.echo(f"{counts.kept_out} row(s) left unsubscribed: those people had opted out")
+        click.echo(
+            f"{counts.kept_out} row(s) kept out, left as they were: those people "
+            "unsubscribed, complained, bounced or were erased; only their own confirmed "
+            "sign-up brings them back"
+        )
 
 
 @subscribers.command("export")
@@ -157,6 +162,12 @@ def add_subscriber(email: str, name: str, language: str, themes: str, consent: s
     with Store(settings.store.path) as store:
         counts = store.import_records([record])
         stored = store.record_by_email(subscriber.email)
+    if counts.kept_out:
+        raise SubscriberError(
+            f"{subscriber.email}: kept out: this address unsubscribed, complained, bounced "
+            "or was erased; only its owner's confirmed sign-up (the subscribe form) brings "
+            "it back"
+        )
     verb = "added" if counts.added else "updated"
     status = stored.status if stored else "?"
     click.echo(f"{verb} {subscriber.email} ({status})")

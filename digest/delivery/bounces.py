@@ -21,8 +21,8 @@ from pathlib import Path
 
 from digest.config import BouncesSettings
 from digest.errors import SourceError, TokenError
-from digest.store import Store
-from digest.tokens import Signer, binds
+from digest.store import DeliveryRow, Store
+from digest.tokens import Signer
 
 _UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(?P<token>[\w.-]+)\s*$", re.IGNORECASE)
 
@@ -235,16 +235,29 @@ def _unsubscribe(data: bytes, store: Store, signer: Signer, summary: BounceSumma
     if token is None:
         return False
     try:
-        subscriber_id, address_hash = signer.verify("unsubscribe", token)
+        claim = signer.verify("unsubscribe", token)
     except TokenError:
         return False
-    record = store.record(subscriber_id)
-    if record is None or not binds(address_hash, record.subscriber.email):
+    record = store.record(claim.subscriber_id)
+    if record is None or not signer.binds("unsubscribe", claim, record.subscriber.email):
         return False
-    if store.unsubscribe(subscriber_id):
+    if store.unsubscribe(claim.subscriber_id):
         summary.unsubscribed += 1
         summary.changed.append((record.subscriber.email, "unsubscribed"))
     return True
+
+
+def references_our_message(report: Report, row: DeliveryRow | None) -> bool:
+    """Whether a report is about a message we sent to the address it names.
+
+    Anyone can mail a DSN or an ARF report to the public bounce address, so a report is
+    believed only when its returned headers carry the Message-ID of a message we sent
+    (a keyed ID nobody can compute, `mime.message_id`), and, when it names a
+    recipient, that message went to that recipient. An address alone proves nothing.
+    """
+    if row is None or row.status != "sent" or not row.email:
+        return False
+    return not report.email or report.email.casefold() == row.email.casefold()
 
 
 def _apply(
@@ -260,14 +273,11 @@ def _apply(
         if report.original_message_id
         else None
     )
-    subscriber_id = row.subscriber_id if row else None
-    email = report.email or (row.email if row else "")
-    if subscriber_id is None:
-        found = store.subscriber_by_email(email) if email else None
-        if found is None:
-            summary.unmatched += 1
-            return
-        subscriber_id = found.id
+    if not references_our_message(report, row):
+        summary.unmatched += 1  # forged, or about mail we never sent: changes nothing
+        return
+    assert row is not None
+    subscriber_id, email = row.subscriber_id, row.email
     before = store.db.total_changes
     changed = store.record_bounce(
         email=email,

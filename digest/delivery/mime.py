@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,18 +40,37 @@ def encode_header(name: str, value: str) -> str:
     return f"{name}: {encoded}"
 
 
+MAX_HEADER_LINE = 78
+"""RFC 5322 2.1.1: lines SHOULD be at most 78 characters (and MUST be at most 998)."""
+
+
 def address_header(name: str, display: str, address: str) -> str:
+    """`Name: Display <address>`, folded so that no line passes 78 characters.
+
+    A long or non-ASCII display name becomes several RFC 2047 encoded words, one per
+    folded line, and the address goes on a line of its own: a 200-emoji name made a
+    single 1,100-octet line that servers refuse (`500 Line too long`).
+    """
     header_safe(name, display)
     header_safe(name, address)
     if not address.isascii():  # no SMTPUTF8: such an address cannot be carried
         raise RecipientRefusedError(f"{address}: not an ASCII address (SMTPUTF8 is not used)")
-    return f"{name}: {formataddr((display, address), charset='utf-8')}"
+    line = f"{name}: {formataddr((display, address), charset='utf-8')}"
+    if len(line) <= MAX_HEADER_LINE or not display:
+        return line
+    words = Header(display, "utf-8", maxlinelen=MAX_HEADER_LINE, header_name=name)
+    return f"{name}: {words.encode(linesep=CRLF)}{CRLF} <{address}>"
 
 
-def message_id(issue_key: str, subscriber: Subscriber, domain: str) -> str:
-    """Stable per (issue, subscriber), so a resumed send reuses the same Message-ID."""
-    digest = hashlib.sha256(f"{issue_key}\0{subscriber.id}\0{subscriber.email}".encode())
-    return f"<{issue_key}.{subscriber.id}.{digest.hexdigest()[:16]}@{domain}>"
+def message_id(issue_key: str, subscriber: Subscriber, domain: str, key: bytes = b"") -> str:
+    """Stable per (issue, subscriber), so a resumed send reuses the same Message-ID.
+
+    With `key` (the sender's secret) the tag is an HMAC: a bounce report is believed
+    only when it quotes the ID of a message we sent, so the ID must not be computable
+    from the public issue key, a small id and the address."""
+    text = f"{issue_key}\0{subscriber.id}\0{subscriber.email}".encode()
+    tag = hmac.new(key, text, "sha256") if key else hashlib.sha256(text)
+    return f"<{issue_key}.{subscriber.id}.{tag.hexdigest()[: 20 if key else 16]}@{domain}>"
 
 
 @dataclass(frozen=True)
@@ -73,8 +93,10 @@ class MessageFactory:
         newsletter_name: str,
         date: dt.datetime,
         extra_headers: Mapping[str, str] | None = None,
+        id_key: bytes = b"",
     ) -> None:
         self.compiled = compiled
+        self.id_key = id_key
         sender_name, self.sender_address = parseaddr(sender)
         if not self.sender_address or "@" not in self.sender_address:
             raise RenderError(f"sender {sender!r} is not an email address")
@@ -110,7 +132,7 @@ class MessageFactory:
         values: Mapping[str, str],
         lists: ListHeaders,
     ) -> Message:
-        mid = message_id(issue_key, subscriber, self.domain)
+        mid = message_id(issue_key, subscriber, self.domain, self.id_key)
         unsubscribe = f"<{header_safe('List-Unsubscribe', lists.unsubscribe_url)}>"
         if lists.unsubscribe_mailto:
             mailto = header_safe("List-Unsubscribe", lists.unsubscribe_mailto)

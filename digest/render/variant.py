@@ -53,6 +53,12 @@ def summary(text: str, max_sentences: int = 3, max_chars: int = 360) -> str:
     return " ".join(chosen)
 
 
+def archive_path(issue_key: str, variant: Variant) -> str:
+    """Where the archived copy of a variant lives, e.g. `/archive/2025-W49/fr/all` or
+    `/archive/2025-W49/en/hybrid+ukraine` (theme ids are lowercase identifiers)."""
+    return f"/archive/{issue_key}/{variant.language}/{'+'.join(sorted(variant.themes)) or 'all'}"
+
+
 def reading_minutes(text: str) -> int:
     return max(1, round(len(text.split()) / WORDS_PER_MINUTE))
 
@@ -62,11 +68,19 @@ def render_variant(
     variant: Variant,
     newsletter: NewsletterSettings,
     templates_dir: Path,
+    *,
+    archive: bool = False,
 ) -> CompiledVariant:
-    """Render and compile one variant; raise RenderError if a guard trips."""
+    """Render and compile one variant; raise RenderError if a guard trips.
+
+    `archive` renders the web copy of the same content: an archive header (issue, date,
+    links to the archive and to subscribe) instead of the "view online" link and the
+    subscriber footer.
+    """
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
+    base = newsletter.base_url.rstrip("/")
     # Picked among this reader's sections: a one-theme reader still gets figures, and
     # never one from a section they did not choose.
     picked = find_highlights(replace(issue, sections=sections), language=language)
@@ -87,6 +101,10 @@ def render_variant(
         "long_date": lambda d: long_date(d, language),
         "theme_title": lambda s: s.theme.title(language),
         "foreign": lambda e: _foreign(e, language),
+        "archive": archive,
+        "view_online_url": base + archive_path(issue.key, variant),
+        "archive_url": f"{base}/archive",
+        "subscribe_url": f"{base}/subscribe",
     }
     try:
         html_env = make_environment(templates_dir, language, html=True)

@@ -2,26 +2,42 @@
 RFC 8058 one-click unsubscribe, data download and self-erasure.
 
 Paths match the links `pipeline.Edition.links` puts in emails and headers:
-`/unsubscribe/<token>` and `/preferences/<token>`.
+`/unsubscribe/<token>` and `/preferences/<token>`. Preferences links (which also open
+the data download and the erasure) expire after `[serve] account_link_days`, and
+`/account/link` mails a fresh one to the address; unsubscribe links never expire, as
+RFC 8058 expects of the links in old emails.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from flask import Blueprint, Response, render_template, request
 
-from digest.subscribers import record_data
+from digest.errors import DeliveryError
+from digest.store import SubscriberRecord
+from digest.subscribers import normalize_address, record_data
 from digest.web import context
 from digest.web.csrf import check_csrf
 from digest.web.i18n import t
+from digest.web.mail import subscription_mail
 
 blueprint = Blueprint("account", __name__)
 blueprint.after_request(context.private_headers)
 
 
+def _account_max_age() -> int:
+    return context.settings().serve.account_link_days * 86400
+
+
+def _own(token: str) -> SubscriberRecord:
+    """The reader a preferences link names, if the link is younger than its lifetime."""
+    return context.subscriber_for("preferences", token, _account_max_age())
+
+
 def _preferences_page(token: str, saved: bool = False) -> str:
-    record = context.subscriber_for("preferences", token)
+    record = _own(token)
     settings = context.settings()
     sub = record.subscriber
     return render_template(
@@ -44,7 +60,7 @@ def preferences(token: str) -> str:
 @blueprint.post("/preferences/<token>")
 def save_preferences(token: str) -> str:
     check_csrf()
-    record = context.subscriber_for("preferences", token)
+    record = _own(token)
     settings = context.settings()
     known = {theme.id for theme in settings.themes}
     themes = frozenset(i for i in request.form.getlist("themes") if i in known)
@@ -61,7 +77,7 @@ def save_preferences(token: str) -> str:
 
 @blueprint.get("/preferences/<token>/data")
 def download_data(token: str) -> Response:
-    record = context.subscriber_for("preferences", token)
+    record = _own(token)
     data = record_data(record)
     data["deliveries"] = context.store().deliveries_of(record.subscriber.id)
     body = json.dumps(data, ensure_ascii=False, indent=2)
@@ -75,7 +91,7 @@ def download_data(token: str) -> Response:
 @blueprint.post("/preferences/<token>/erase")
 def erase(token: str) -> str:
     check_csrf()
-    record = context.subscriber_for("preferences", token)
+    record = _own(token)
     context.store().erase(record.subscriber.id)
     return render_template(
         "message.html",
@@ -87,7 +103,7 @@ def erase(token: str) -> str:
 @blueprint.post("/preferences/<token>/unsubscribe")
 def unsubscribe_from_preferences(token: str) -> str:
     check_csrf()
-    record = context.subscriber_for("preferences", token)
+    record = _own(token)
     context.store().unsubscribe(record.subscriber.id)
     return _unsubscribed()
 
@@ -116,3 +132,46 @@ def unsubscribe(token: str) -> str:
     record = context.subscriber_for("unsubscribe", token)
     context.store().unsubscribe(record.subscriber.id)
     return _unsubscribed()
+
+
+@blueprint.get("/account/link")
+def new_link_form() -> str:
+    return render_template("new_link.html", error="")
+
+
+@blueprint.post("/account/link")
+def new_link() -> tuple[str, int]:
+    """Mail a fresh preferences link to an address we know; the same answer for any
+    address, so the page never tells a stranger who is on the list."""
+    check_csrf()
+    limiter = context.limiter()
+    if not limiter.allow_client(request.remote_addr or ""):
+        context.fail(429, "Too many attempts", "Please wait a while before trying again.")
+    try:
+        email = normalize_address(request.form.get("email", "")[:320])
+    except ValueError:
+        page = render_template(
+            "new_link.html", error=t("This does not look like an email address.")
+        )
+        return page, 400
+    done = render_template(
+        "message.html",
+        title=t("Check your inbox"),
+        text=t("If this address is on our list, a message with a new link is on its way."),
+    )
+    record = context.store().record_by_email(email)
+    if record is None or not limiter.allow_mail(email):
+        return done, 200
+    settings = context.settings()
+    sub = record.subscriber
+    token = context.signer().sign("preferences", sub.id, sub.email)
+    url = f"{settings.newsletter.base_url.rstrip('/')}/preferences/{token}"
+    message = subscription_mail(settings, sub, "link", url, dt.datetime.now(dt.UTC))
+    transport = context.transport()
+    try:
+        transport.send(message)
+    except DeliveryError:
+        context.fail(503, "Try again later", "We could not send the email just now.")
+    finally:
+        transport.close()
+    return done, 200

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Flask, Response, abort, current_app, g, render_template
+from flask import Flask, Response, abort, current_app, g, render_template, url_for
 
 from digest.config import Settings
 from digest.delivery.transport import Transport
 from digest.errors import TokenError
 from digest.pipeline import make_transport
 from digest.store import Store, SubscriberRecord
-from digest.tokens import Signer, binds
+from digest.tokens import Claim, Signer
 from digest.web.i18n import set_language, t
 from digest.web.ratelimit import SubscribeLimiter
 
@@ -63,22 +63,43 @@ def settings_of(app: Flask) -> Settings:
     return value
 
 
-def fail(status: int, title: str, text: str) -> NoReturn:
+def fail(status: int, title: str, text: str, link: str = "", link_text: str = "") -> NoReturn:
     """Stop the request with a small page; nothing has been changed."""
-    page = render_template("message.html", title=t(title), text=t(text))
+    page = render_template(
+        "message.html",
+        title=t(title),
+        text=t(text),
+        link=link,
+        link_text=t(link_text) if link_text else "",
+    )
     abort(current_app.make_response((page, status)))
 
 
 def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> SubscriberRecord:
-    """The subscriber a link token names, or a 4xx page.
+    """The subscriber a link token names, or a 4xx page (see `claim_for`)."""
+    return claim_for(purpose, token, max_age)[0]
+
+
+def claim_for(
+    purpose: str, token: str, max_age: int | None = None
+) -> tuple[SubscriberRecord, Claim]:
+    """The subscriber a link token names and the token's claim, or a 4xx page.
 
     Forged, altered, expired and other-purpose tokens fail the signature; a token whose
     subscriber was erased, or whose address no longer matches, finds nobody.
     """
     try:
-        subscriber_id, address_hash = signer().verify(purpose, token, max_age=max_age)
+        claim = signer().verify(purpose, token, max_age=max_age)
     except TokenError as exc:
         expired = "expired" in str(exc)
+        if expired and purpose == "preferences":
+            fail(
+                410,
+                "Link expired",
+                "This link has expired. We can mail a new one to your address.",
+                link=url_for("account.new_link_form"),
+                link_text="Get a new link",
+            )
         fail(
             410 if expired else 400,
             "Link expired" if expired else "Link not valid",
@@ -86,11 +107,19 @@ def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> Subs
             if expired
             else "This link is not valid. Use the link from your latest email.",
         )
-    record = store().record(subscriber_id)
-    if record is None or not binds(address_hash, record.subscriber.email):
+    record = store().record(claim.subscriber_id)
+    if record is None or not signer().binds(purpose, claim, record.subscriber.email):
+        if purpose == "preferences":  # e.g. a link made before tokens were keyed
+            fail(
+                404,
+                "Link not valid",
+                "This link no longer matches a subscription.",
+                link=url_for("account.new_link_form"),
+                link_text="Get a new link",
+            )
         fail(404, "Link not valid", "This link no longer matches a subscription.")
     set_language(record.subscriber.language)
-    return record
+    return record, claim
 
 
 def private_headers(response: Response) -> Response:

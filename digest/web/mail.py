@@ -27,19 +27,33 @@ KNOWN_BODY = (
     "Hello,\n\nThis address already receives %(name)s.\n"
     "To change your themes or language, or to unsubscribe:\n\n%(url)s\n"
 )
-MAIL_MESSAGES = (CONFIRM_SUBJECT, CONFIRM_BODY, KNOWN_SUBJECT, KNOWN_BODY)
+LINK_SUBJECT = "Your link to %(name)s"
+LINK_BODY = (
+    "Hello,\n\nHere is a new link to your subscription to %(name)s, to change your "
+    "themes or language, download your data, unsubscribe or erase your address.\n"
+    "It works for %(days)s days:\n\n%(url)s\n\n"
+    "If you did not ask for it, ignore this email.\n"
+)
+MAIL_MESSAGES = (CONFIRM_SUBJECT, CONFIRM_BODY, KNOWN_SUBJECT, KNOWN_BODY, LINK_SUBJECT,
+                 LINK_BODY)  # fmt: skip
 """Source strings (English) of these emails; each language's `web.po` translates them."""
-_TEXTS = {"confirm": (CONFIRM_SUBJECT, CONFIRM_BODY), "known": (KNOWN_SUBJECT, KNOWN_BODY)}
+_TEXTS = {
+    "confirm": (CONFIRM_SUBJECT, CONFIRM_BODY),
+    "known": (KNOWN_SUBJECT, KNOWN_BODY),
+    "link": (LINK_SUBJECT, LINK_BODY),
+}
 
 
 def subscription_mail(
     settings: Settings, subscriber: Subscriber, kind: str, url: str, now: dt.datetime
 ) -> Message:
-    """`kind` is "confirm" (double opt-in link) or "known" (preferences link)."""
+    """`kind` is "confirm" (double opt-in link), "known" (preferences link, to an
+    address already subscribed) or "link" (a fresh preferences link someone asked for)."""
     news = settings.newsletter
     locale_dir = settings.build.templates_dir / "locale"
     catalog = translations(locale_dir, subscriber.language, WEB_DOMAIN)
-    values = {"name": news.name, "url": url, "hours": settings.serve.confirm_hours}
+    values = {"name": news.name, "url": url, "hours": settings.serve.confirm_hours,
+              "days": settings.serve.account_link_days}  # fmt: skip
     subject, body = (catalog.gettext(text) % values for text in _TEXTS[kind])
     _, sender = parseaddr(news.sender)
     domain = sender.rsplit("@", 1)[-1]

@@ -14,7 +14,9 @@ from flask.typing import ResponseReturnValue
 
 from digest.errors import DeliveryError
 from digest.models import Subscriber
+from digest.store import SubscriberRecord
 from digest.subscribers import normalize_address
+from digest.tokens import Claim
 from digest.web import context, i18n
 from digest.web.csrf import check_csrf
 from digest.web.i18n import set_language, t
@@ -98,7 +100,10 @@ def subscribe() -> tuple[str, int]:
         token = context.signer().sign("preferences", sub.id, sub.email)
         kind, url = "known", f"{base}/preferences/{token}"
     else:
-        token = context.signer().sign("confirm", sub.id, sub.email)
+        # Pending, or coming back after an opt-out: the row is unchanged until the
+        # mailbox's owner clicks; the link names the status it may lift.
+        state = "" if record.status == "pending" else record.status or ""
+        token = context.signer().sign("confirm", sub.id, sub.email, state)
         kind, url = "confirm", f"{base}/confirm/{token}"
     message = subscription_mail(settings, sub, kind, url, dt.datetime.now(dt.UTC))
     transport = context.transport()
@@ -111,10 +116,17 @@ def subscribe() -> tuple[str, int]:
     return done, 200
 
 
-def _refuse_unless_pending_or_active(status: str | None) -> None:
-    """An old confirm link must not undo a later unsubscribe (or a bounce)."""
-    if status not in ("pending", "active"):
+def _confirmable(record: SubscriberRecord, claim: Claim) -> str:
+    """The status this confirm link may turn active, or a 400 page.
+
+    A sign-up link lifts "pending"; a link sent to someone coming back lifts the
+    opted-out status it was sent for. So an old sign-up link cannot undo a later
+    unsubscribe, complaint or bounce: only a link asked for after it can.
+    """
+    wanted = claim.state or "pending"
+    if record.status not in (wanted, "active"):
         context.fail(400, "Link not valid", "This link no longer matches a subscription.")
+    return wanted
 
 
 def _confirm_max_age() -> int:
@@ -124,9 +136,9 @@ def _confirm_max_age() -> int:
 @blueprint.get("/confirm/<token>")
 def confirm_page(token: str) -> str:
     """A button rather than an instant change: mail scanners open links, people click."""
-    record = context.subscriber_for("confirm", token, _confirm_max_age())
-    _refuse_unless_pending_or_active(record.status)
-    if record.status != "pending":
+    record, claim = context.claim_for("confirm", token, _confirm_max_age())
+    _confirmable(record, claim)
+    if record.status == "active":
         return render_template(
             "message.html",
             title=t("Already confirmed"),
@@ -138,9 +150,8 @@ def confirm_page(token: str) -> str:
 @blueprint.post("/confirm/<token>")
 def confirm(token: str) -> str:
     check_csrf()
-    record = context.subscriber_for("confirm", token, _confirm_max_age())
-    _refuse_unless_pending_or_active(record.status)
-    context.store().confirm(record.subscriber.id)
+    record, claim = context.claim_for("confirm", token, _confirm_max_age())
+    context.store().confirm(record.subscriber.id, _confirmable(record, claim))
     sub = record.subscriber
     preferences = context.signer().sign("preferences", sub.id, sub.email)
     return render_template(
