@@ -228,6 +228,8 @@ def measure(messages: int, repeat: int, log: Any = print, port: int = 587) -> di
                 runs = [_smtp_source(lab, messages, count, size) for _ in range(repeat)]
                 ceiling.append({"connections": count, "per_s": statistics.median(runs)})
             return {
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
                 "postfix": lab.get("POSTFIX", "?"),
                 "port": int(lab["PORT"]),
                 "message_bytes": size,
