@@ -43,9 +43,11 @@ chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos --record docs/performance/chaos.txt
 	test ! -f docs/performance/results.json || $(BIN)/python -m bench.report --render-only
 
-# docs/digest.png, the README's picture of the sample issue (needs /usr/bin/chromium).
+# docs/digest.png and docs/desk.png, the README's pictures of the sample issue and of the
+# editor's desk (needs /usr/bin/chromium).
 screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
+	$(BIN)/python scripts/desk_screenshot.py
 
 # The editor's live preview of the sample week on http://127.0.0.1:8026/preview/
 preview: $(STAMP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import chaos, delivery, relay, render, report
+from bench import chaos, delivery, relay, render, report, themes
 
 BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "render": lambda _args: render.main(),
@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "relay": relay.main,
     "report": report.main,
     "chaos": chaos.main,
+    "themes": themes.main,
 }
 
 

@@ -2,7 +2,8 @@
 
 `python -m bench` (or `make bench`) measures, saves the raw numbers next to the page
 (performance/results.json) and writes the page; `--render-only` rewrites the page from
-the saved numbers (after `make chaos` refreshed its output). `--tiny` runs miniature
+the saved numbers (after `make chaos` refreshed its output); `--themes-only` re-measures
+the theme classifier alone (after a keyword change) and rewrites the page. `--tiny` runs miniature
 sizes, for the smoke test: the point there is that the whole chain works, not numbers.
 
 Every comparison is a ratio of two things measured in the same run, on the same
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import delivery, relay, render, term_unwinds
+from bench import delivery, relay, render, term_unwinds, themes
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "performance.md"
@@ -113,6 +114,8 @@ def measure(sizes: Sizes, log: Callable[[str], None] = print) -> dict[str, Any]:
     for size in sizes.list_sizes:
         log(f"peak RSS, {size} subscribers")
         memory.append(delivery.rss(size))
+    log("theme classifier on the labelled set")
+    classifier = themes.measure()
     relay_results = relay.measure(sizes.relay_messages, sizes.relay_repeat, log, sizes.relay_port)
     return {
         "machine": machine(),
@@ -122,6 +125,7 @@ def measure(sizes: Sizes, log: Callable[[str], None] = print) -> dict[str, Any]:
         "message_cost": costs,
         "send": sends,
         "memory": memory,
+        "themes": classifier,
         "seconds": time.perf_counter() - started,
     }
 
@@ -235,8 +239,15 @@ def headlines(results: dict[str, Any]) -> list[str]:
     top = max(slow, key=lambda s: s["connections"])
     memory = results["memory"]
     small, large = memory[0], memory[-1]
+    classifier = results.get("themes")
+    accuracy = (
+        [f"theme classifier: {e['accuracy'] * 100:.1f} % right on the {e['total']}-item "
+         "labelled set" for e in classifier["evaluations"][:1]]
+        if classifier else []
+    )  # fmt: skip
     return [
         *relay_headlines(results.get("relay")),
+        *accuracy,
         f"per-subscriber message: {cost['email_message_ratio']:.0f}× cheaper than EmailMessage "
         f"from scratch, {cost['compile_each_ratio']:.0f}× cheaper than Jinja + MJML per "
         "subscriber",
@@ -446,6 +457,10 @@ def page(results: dict[str, Any], images: list[str], chaos: str) -> str:
         "",
         "![memory](performance/memory.png)",
         "",
+    ]
+    if "themes" in results:  # results.json saved before the classifier was measured
+        out += [*themes.section(results["themes"]), ""]
+    out += [
         "## Crash and fault run (`make chaos`)",
         "",
         "bench/chaos.py: a send to 2,000 subscribers against a local aiosmtpd server that",
@@ -490,13 +505,20 @@ def main(argv: list[str] | None = None) -> None:
         "--relay-only", action="store_true",
         help="measure the Postfix relay section again, keep the other saved numbers",
     )  # fmt: skip
+    parser.add_argument(
+        "--themes-only",
+        action="store_true",
+        help="re-measure the theme classifier only (after a keyword change), keep the rest",
+    )
     args = parser.parse_args(argv)
-    if args.render_only or args.relay_only:
+    if args.render_only or args.relay_only or args.themes_only:
         saved = args.out.parent / ASSETS / "results.json"
         results = json.loads(saved.read_text(encoding="utf-8"))
         if args.relay_only:
             with term_unwinds():
                 results["relay"] = relay.measure(FULL.relay_messages, FULL.relay_repeat)
+        if args.themes_only:
+            results["themes"] = themes.measure()
     else:
         with term_unwinds():
             results = measure(TINY if args.tiny else FULL)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from digest.models import BRIEF_THEME_ID, Classified, Entry, Issue, Section, Theme
 from digest.themes import classify
@@ -29,26 +29,31 @@ def issue_key(day: dt.date) -> str:
 
 
 def assemble_issue(
-    entries: Iterable[Entry], themes: Sequence[Theme], day: dt.date, first_year: int
+    entries: Iterable[Entry],
+    themes: Sequence[Theme],
+    day: dt.date,
+    first_year: int,
+    classifier: Callable[[Entry, Sequence[Theme]], Classified] = classify,
 ) -> Issue:
     """The issue for the week containing `day`: entries in the window, grouped by theme.
 
     The number is the ISO week and the volume counts ISO years from `first_year`, so a
-    rebuild of the same week always carries the same number.
+    rebuild of the same week always carries the same number. `classifier` lets the desk
+    reuse the classifications it also shows as evidence.
     """
     start, end = week_window(day)
     iso_year, week, _ = day.isocalendar()
     seen: set[str] = set()
     chosen: list[Classified] = []
     for entry in entries:
-        if start <= entry.date <= end and entry.id not in seen:
+        if start <= entry.date <= end and entry.id not in seen and not entry.exclude:
             seen.add(entry.id)
-            chosen.append(classify(entry, themes))
+            chosen.append(classifier(entry, themes))
     sections = []
     for theme in [*themes, BRIEF_THEME]:
         members = sorted(
             (c.entry for c in chosen if c.theme_id == theme.id),
-            key=lambda e: (-e.date.toordinal(), e.title.casefold()),
+            key=section_order,
         )
         if members:
             sections.append(Section(theme=theme, entries=tuple(members)))
@@ -60,6 +65,12 @@ def assemble_issue(
         end=end,
         sections=tuple(sections),
     )
+
+
+def section_order(entry: Entry) -> tuple[int, int, int, str]:
+    """The editor's `order` first (lower first), then the rest newest first, by title."""
+    placed = entry.order is not None
+    return (0 if placed else 1, entry.order or 0, -entry.date.toordinal(), entry.title.casefold())
 
 
 def sections_for(issue: Issue, themes: frozenset[str]) -> tuple[Section, ...]:

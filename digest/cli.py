@@ -18,6 +18,7 @@ from digest.commands.schedule import schedule
 from digest.commands.serve import serve
 from digest.commands.status import status
 from digest.commands.subscribers import subscribers
+from digest.commands.themes import themes
 
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +43,7 @@ cli.add_command(check)
 cli.add_command(serve)
 cli.add_command(status)
 cli.add_command(bounces)
+cli.add_command(themes)
 
 
 def main() -> None:

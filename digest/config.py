@@ -336,7 +336,7 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
         where = f"{path}: [[themes]] #{index}"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: must be a table")
-        unknown = set(item) - {"id", "title", "keywords", "colour", "order"}
+        unknown = set(item) - {"id", "title", "keywords", "names", "context", "colour", "order"}
         if unknown:
             raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         theme_id = item.get("id")
@@ -350,12 +350,11 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
             isinstance(titles.get(lang), str) and titles[lang] for lang in languages
         ):
             raise ConfigError(f"{where}: title needs a string for each of {', '.join(languages)}")
-        keywords = item.get("keywords", {})
-        if not isinstance(keywords, dict) or not all(
-            isinstance(v, list) and all(isinstance(k, str) and k.strip() for k in v)
-            for v in keywords.values()
-        ):
-            raise ConfigError(f"{where}: keywords must map a language to a list of strings")
+        keywords = _words_per_language(where, "keywords", item.get("keywords", {}))
+        context = _words_per_language(where, "context", item.get("context", {}))
+        names = item.get("names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ConfigError(f"{where}: names must be a list of strings")
         colour = item.get("colour", "#1f3a5f")
         if not isinstance(colour, str) or not _COLOUR_RE.match(colour):
             raise ConfigError(f"{where}: colour must look like #1f3a5f, got {colour!r}")
@@ -366,9 +365,11 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
             Theme(
                 id=theme_id,
                 titles=dict(titles),
-                keywords={lang: tuple(words) for lang, words in keywords.items()},
+                keywords=keywords,
                 colour=colour,
                 order=order,
+                names=tuple(names),
+                context=context,
             )
         )
     ids = [t.id for t in themes]
@@ -376,6 +377,16 @@ def _parse_themes(path: Path, raw: Any, languages: tuple[str, ...]) -> tuple[The
     if duplicate:
         raise ConfigError(f"{path}: theme id {duplicate!r} is defined twice")
     return tuple(sorted(themes, key=lambda t: (t.order, t.id)))
+
+
+def _words_per_language(where: str, key: str, raw: Any) -> dict[str, tuple[str, ...]]:
+    """A theme's `keywords` or `context`: a table of language -> list of words."""
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, list) and all(isinstance(k, str) and k.strip() for k in v)
+        for v in raw.values()
+    ):
+        raise ConfigError(f"{where}: {key} must map a language to a list of strings")
+    return {lang: tuple(words) for lang, words in raw.items()}
 
 
 def _check(settings: Settings) -> None:

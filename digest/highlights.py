@@ -7,10 +7,14 @@ is added if the patterns missed it), a dropped one never shows. Pure functions.
 
 A figure told twice, in two languages or spacings ("5% of GDP", "5 % du PIB"), shows once:
 figures are the same when their number and unit are (`figure_key`), and the one kept is
-the pinned one, else the one in the reader's language, else the first. The quote of the
-week is the pinned one, else one in the reader's language, else any, a named speaker
-first within each: a French reader is better served by a French quote than by a named
-English one. Quotes lose the , ; : a cut sentence leaves inside the marks.
+the pinned one, else the one in the reader's language, else the first. Quotes lose the
+, ; : a cut sentence leaves inside the marks.
+
+A figure is a whole noun phrase: the number, its unit, and what it counts up to the
+last word that can end a phrase ("5% of GDP", never "5% of GDP in"). A reader with a
+language sees figures and quotes from entries in that language only (a pinned one is the
+editor's call and keeps its `language`, for the template to tag). The quote of the week
+comes from a themed entry (never "In brief") and has a named speaker, unless pinned.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from digest.models import Entry, Issue
+from digest.models import BRIEF_THEME_ID, Entry, Issue
 
 MAX_FIGURES = 4
 MIN_QUOTE_WORDS = 4
@@ -45,8 +49,17 @@ _FIGURE_RE = re.compile(
     rf"(?:\s+{_CONNECTOR}\s*(?:{_DETERMINER}\s+)?{_TAIL_WORD}(?:\s+{_TAIL_WORD}){{0,1}})?",
     re.IGNORECASE,
 )
-_TRAILING_WORDS = {"à", "a", "de", "du", "des", "la", "le", "les", "et", "en", "to", "the",
-                   "of", "and", "pour", "sur", "that", "que"}  # fmt: skip
+# Words a noun phrase cannot end on: prepositions, articles, conjunctions, auxiliaries.
+_TRAILING_WORDS = {
+    "à", "a", "au", "aux", "de", "du", "des", "la", "le", "les", "un", "une", "et", "ou", "en",
+    "dans", "par", "pour", "sur", "sous", "avec", "sans", "vers", "chez", "entre", "contre",
+    "depuis", "dès", "avant", "après", "que", "qui", "dont", "est", "sont", "sera", "seront",
+    "était", "ont", "serait", "soit", "se", "sa", "son", "ses", "leur", "leurs", "ce", "cette",
+    "to", "the", "an", "of", "and", "or", "in", "for", "per", "by", "on", "at", "with", "from",
+    "into", "over", "under", "after", "before", "until", "than", "as", "that", "which", "who",
+    "is", "are", "was", "were", "will", "would", "be", "been", "has", "have", "had", "its",
+    "their", "his", "her", "this", "these", "those", "each", "every",
+}  # fmt: skip
 _QUOTE_RE = re.compile(r"«\s*(?P<a>[^«»]+?)\s*»|“(?P<b>[^“”]+)”|\"(?P<c>[^\"]+)\"")
 _NAME = r"(?P<name>[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)?)"
 _SPEECH_FR = (
@@ -58,6 +71,8 @@ _SPEAKER_BEFORE = re.compile(rf"{_NAME}\s+(?:(?:a|avait)\s+(?:\w+\s+)?{_SPEECH_F
 _SPEAKER_AFTER = re.compile(
     rf"^\s*[,.]?\s*(?:(?:a|avait)\s+(?:\w+\s+)?{_SPEECH_FR}|{_SPEECH_EN})\s+{_NAME}"
 )
+# '"…," Rutte said': the name between the closing mark and the verb, as wires write it.
+_NAME_THEN_SPEECH = re.compile(rf"^\s*[,.]?\s*{_NAME}\s+{_SPEECH_EN}\b")
 # "…», a-t-il insisté" / "…," he said: the speaker is someone the text named before.
 _PRONOUN_AFTER = re.compile(
     rf"^\s*[,.]?\s*(?:(?:a-t-(?:il|elle)|(?:il|elle)\s+a)\s+(?:\w+\s+)?{_SPEECH_FR}"
@@ -92,6 +107,8 @@ class KeyFigure:
     pinned: bool = False
     language: str = ""
     """The language of the entry it comes from."""
+    theme_id: str = ""
+    """The theme of the entry's section ("brief" for In brief; empty when unknown)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,14 @@ class Quote:
     pinned: bool = False
     language: str = ""
     """The language of the entry it comes from."""
+    theme_id: str = ""
+    """The theme of the entry's section ("brief" for In brief; empty when unknown)."""
+
+    @property
+    def worth_the_week(self) -> bool:
+        """Fit to be the quote of the week: pinned, or said by a named speaker in a themed
+        entry (an "In brief" item about a local councillor is not the week's voice)."""
+        return self.pinned or bool(self.speaker and self.theme_id != BRIEF_THEME_ID)
 
 
 @dataclass(frozen=True)
@@ -115,13 +140,11 @@ class Highlights:
 
     @property
     def quote(self) -> Quote | None:
-        """Quote of the week: a pinned one, else one in the reader's language, else any;
-        among those, one with a named speaker before one without, then issue order."""
-        ranked = sorted(
-            self.quotes,
-            key=lambda q: (not q.pinned, q.language != self.language, not q.speaker),
+        """Quote of the week: a pinned one, else the first named speaker's quote from a
+        themed entry (`quotes` already holds only the reader's language); else none."""
+        return next((q for q in self.quotes if q.pinned), None) or next(
+            (q for q in self.quotes if q.worth_the_week), None
         )
-        return ranked[0] if ranked else None
 
 
 def _sentences(text: str) -> list[str]:
@@ -138,12 +161,12 @@ def _trim(figure: str) -> str:
     return " ".join(words)
 
 
-def find_figures(entry: Entry) -> list[KeyFigure]:
+def find_figures(entry: Entry, theme_id: str = "") -> list[KeyFigure]:
     found = []
     for sentence in _sentences(entry.text):
         for match in _FIGURE_RE.finditer(sentence):
             text = _trim(match.group(0))
-            found.append(KeyFigure(text, sentence, entry.id, language=entry.language))
+            found.append(KeyFigure(text, sentence, entry.id, False, entry.language, theme_id))
     return found
 
 
@@ -200,7 +223,8 @@ def _speakers(text: str) -> set[str]:
     """Names the text has speaking somewhere ("Rutte said", "…», a déclaré Rutte")."""
     found = {m["name"] for m in _SPEAKER_BEFORE.finditer(text)}
     for match in _QUOTE_RE.finditer(text):
-        after = _SPEAKER_AFTER.match(text[match.end() :])
+        rest = text[match.end() :]
+        after = _SPEAKER_AFTER.match(rest) or _NAME_THEN_SPEECH.match(rest)
         if after:
             found.add(after["name"])
     return found - _NOT_NAMES
@@ -214,7 +238,7 @@ def _last_named(text: str, speakers: set[str]) -> str:
     return max(spots)[1] if spots else ""
 
 
-def find_quotes(entry: Entry, context: str = "") -> list[Quote]:
+def find_quotes(entry: Entry, context: str = "", theme_id: str = "") -> list[Quote]:
     """Quotes of at least MIN_QUOTE_WORDS words; the speaker is the name attached to the
     quote ("…», a déclaré X", "X said"), else the last person the text has speaking, else
     for "…», a-t-il insisté" / "…," he said the last speaker of the issue the text names.
@@ -225,7 +249,9 @@ def find_quotes(entry: Entry, context: str = "") -> list[Quote]:
         words = _QUOTE_TAIL.sub("", (match["a"] or match["b"] or match["c"] or "").strip())
         if len(words.split()) < MIN_QUOTE_WORDS:
             continue
-        after = _SPEAKER_AFTER.match(text[match.end() :])
+        after = _SPEAKER_AFTER.match(text[match.end() :]) or _NAME_THEN_SPEECH.match(
+            text[match.end() :]
+        )
         speaker = after["name"] if after else _last_speaker(text[: match.start()])
         if not speaker and _PRONOUN_AFTER.match(text[match.end() :]):
             speaker = _last_named(text[: match.start()], _speakers(f"{context} {text}"))
@@ -233,7 +259,7 @@ def find_quotes(entry: Entry, context: str = "") -> list[Quote]:
             speaker = ""
         if speaker:
             speaker = _full_name(speaker, f"{context} {text}")
-        found.append(Quote(words, speaker, entry.id, language=entry.language))
+        found.append(Quote(words, speaker, entry.id, False, entry.language, theme_id))
     return found
 
 
@@ -242,29 +268,30 @@ def _matches(text: str, wanted: str) -> bool:
     return bool(b) and (b in a or a in b)
 
 
-def _pinned(entry: Entry, pin: str) -> KeyFigure | Quote:
+def _pinned(entry: Entry, pin: str, theme_id: str) -> KeyFigure | Quote:
     stripped = pin.strip()
     if stripped[:1] in {"«", "“", '"'}:
         words, _, speaker = stripped.partition(" — ")
         text = _QUOTE_TAIL.sub("", words.strip('«»“”" '))
-        return Quote(text, speaker.strip(), entry.id, pinned=True, language=entry.language)
-    return KeyFigure(stripped, "", entry.id, pinned=True, language=entry.language)
+        return Quote(text, speaker.strip(), entry.id, True, entry.language, theme_id)
+    return KeyFigure(stripped, "", entry.id, True, entry.language, theme_id)
 
 
 def highlights(issue: Issue, max_figures: int = MAX_FIGURES, language: str = "") -> Highlights:
     """Key figures and quotes of the issue, pinned first, dropped left out, each figure
-    once; `language` is the reader's, preferred among figures and quotes that compete."""
+    once; with a reader's `language`, only those of entries in it (and pinned ones)."""
     context = " ".join(e.text for e in issue.entries)
     figures: list[KeyFigure] = []
     quotes: list[Quote] = []
     pinned_figures: list[KeyFigure] = []
     pinned_quotes: list[Quote] = []
-    for entry in issue.entries:
+    for theme_id, entry in ((s.theme.id, e) for s in issue.sections for e in s.entries):
         kept_figures = [
-            f for f in find_figures(entry) if not any(_matches(f.text, d) for d in entry.drops)
-        ]
+            f for f in find_figures(entry, theme_id)
+            if not any(_matches(f.text, d) for d in entry.drops)
+        ]  # fmt: skip
         kept_quotes = [
-            q for q in find_quotes(entry, context)
+            q for q in find_quotes(entry, context, theme_id)
             if not any(_matches(q.text, d) for d in entry.drops)
         ]  # fmt: skip
         for pin in entry.pins:
@@ -277,11 +304,14 @@ def highlights(issue: Issue, max_figures: int = MAX_FIGURES, language: str = "")
                 kept_quotes.remove(quote)
                 pinned_quotes.append(replace(quote, pinned=True))
             else:
-                made = _pinned(entry, pin)
+                made = _pinned(entry, pin, theme_id)
                 if isinstance(made, Quote):
                     pinned_quotes.append(made)
                 else:
                     pinned_figures.append(made)
+        if language:
+            kept_figures = [f for f in kept_figures if f.language == language]
+            kept_quotes = [q for q in kept_quotes if q.language == language]
         figures += kept_figures
         quotes += kept_quotes
     unique = _one_per_figure([*pinned_figures, *figures], language)

@@ -20,6 +20,13 @@ class Theme:
     keywords: dict[str, tuple[str, ...]]
     colour: str
     order: int
+    names: tuple[str, ...] = ()
+    """Proper names of the theme's people, institutions and operations, in any language;
+    a match is evidence and also shows the theme's setting (see `context`)."""
+    context: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Words per language that show the theme's setting; they never score on their own.
+    A theme that lists some counts its keywords only in an entry that has one of them
+    (or one of its names), so one stray word ("airspace", "spending") makes no theme."""
 
     def title(self, language: str) -> str:
         return self.titles.get(language) or next(iter(self.titles.values()))
@@ -51,6 +58,38 @@ class Entry:
     """Highlights (figures or quotes) the editor pinned in front matter."""
     drops: tuple[str, ...] = ()
     """Highlights the editor dropped in front matter."""
+    # -- editor's desk (front matter `exclude`, `order`, `summary`) --
+    exclude: bool = False
+    """Left out of this issue by the editor; still listed on the desk to bring back."""
+    order: int | None = None
+    """Place within its section (lower first); unordered entries follow, newest first."""
+    summary: str = ""
+    """The editor's own summary, shown instead of the sentences picked from the body."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One piece of evidence: a configured term found in an entry."""
+
+    term: str
+    kind: str
+    """"keyword", "name" or "context"."""
+    where: str
+    """"title" or "body"."""
+    points: int
+    """What it adds to the theme's score (context words add nothing)."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a theme did or did not take an entry."""
+
+    score: int
+    title_score: int
+    matches: tuple[Match, ...]
+    accepted: bool
+    reason: str
+    """One line an editor can read: what was found, or what was missing."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +98,9 @@ class Classified:
     theme_id: str
     score: int
     scores: dict[str, int] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    chosen_by: str = "classifier"
+    """"editor" when the entry's front matter `themes:` chose, "classifier" otherwise."""
 
 
 @dataclass(frozen=True)

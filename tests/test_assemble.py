@@ -24,17 +24,19 @@ def test_normalize_ignores_case_and_accents() -> None:
 
 def test_classify_matches_inflections_and_both_languages() -> None:
     themes = SETTINGS.themes
-    assert classify(entry("Les drones se multiplient"), themes).theme_id == "hybrid"
+    assert classify(entry("Les drones russes se multiplient"), themes).theme_id == "hybrid"
     assert classify(entry("Soutien à l'armée ukrainienne"), themes).theme_id == "ukraine"
-    assert classify(entry("Ukrainian grain corridor"), themes).theme_id == "ukraine"
+    assert (
+        classify(entry("Ukrainian grain corridor under Russian fire"), themes).theme_id == "ukraine"
+    )
     assert classify(entry("Hausse des dépenses de défense"), themes).theme_id == "spending"
     assert classify(entry("Tensions en mer Noire"), themes).theme_id == "balkans"
 
 
 def test_title_weighs_more_than_body() -> None:
-    result = classify(entry("Sommet d'Ankara", "drones drones"), SETTINGS.themes)
+    result = classify(entry("Sommet de l'OTAN à Ankara", "drones drones"), SETTINGS.themes)
     assert result.theme_id == "summit"
-    assert result.scores["summit"] == 6 and result.scores["hybrid"] == 2
+    assert result.scores["summit"] == 6 and result.scores["hybrid"] == 2  # OTAN is context
 
 
 def test_front_matter_themes_win_over_keywords() -> None:
@@ -53,8 +55,8 @@ def test_week_window_is_monday_to_sunday() -> None:
 
 def test_issue_holds_only_the_weeks_entries_in_theme_order() -> None:
     entries = [
-        entry("Sommet d'Ankara", day=dt.date(2025, 12, 1)),
-        entry("Les drones", day=dt.date(2025, 12, 7)),
+        entry("Sommet de l'OTAN à Ankara", day=dt.date(2025, 12, 1)),
+        entry("Les drones russes", day=dt.date(2025, 12, 7)),
         entry("Budget de défense", day=dt.date(2025, 11, 30)),  # previous week
         entry("Porte-parole", day=dt.date(2025, 12, 3)),
     ]

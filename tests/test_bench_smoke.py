@@ -25,7 +25,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     text = page.read_text(encoding="utf-8")
     for heading in ("## Headlines", "## Issue build time against entries",
                     "## Per-subscriber message cost", "## Send throughput against a local sink",
-                    "## Peak memory against list size", "## Crash and fault run"):  # fmt: skip
+                    "## Peak memory against list size", "## Theme classifier on the labelled set",
+                    "## Crash and fault run"):  # fmt: skip
         assert heading in text
     assert "chaos: pasted run" in text  # make chaos's output lands on the page
     assert "Python 3." in text and "mjml-python" in text  # machine and versions printed
@@ -49,6 +50,8 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
         assert all(r["ours_per_s"] > 0 and r["bare_per_s"] > 0 for r in results["relay"]["rows"])
         assert [c["connections"] for c in results["relay"]["ceiling"]] == [1, 4]
         assert "| digest DKIM on / DKIM off |" in text
+    assert results["themes"]["evaluations"][0]["name"] == "all"  # the labelled set, measured
+    assert "| holdout |" in text and "| spending |" in text
 
     # --render-only rewrites the page from the saved numbers, e.g. after `make chaos`
     (tmp_path / "performance" / "chaos.txt").write_text("chaos: a newer run\n")

@@ -91,10 +91,11 @@ def test_the_fallback_greeting_is_looked_up_once_per_language_not_per_message(
 
 
 def test_key_figures_and_quote_show_only_with_their_entries(project: Project) -> None:
-    # Found in the fixtures: "5 % du PIB" (spending) and an unattributed quote (ukraine).
+    # Found in the fixtures: "5 % du PIB" (spending, French) and an unattributed quote
+    # (ukraine): a quote of the week needs a named speaker, so neither block shows.
     ukraine_only = edition(project).compiled(Variant("en", frozenset({"ukraine"})))
     html = ukraine_only.html.fill(VALUES)
-    assert "Quote of the week" in html and "Key figures" not in html
+    assert "Quote of the week" not in html and "Key figures" not in html
     assert "— <a" not in html  # no speaker line without a speaker
     hybrid_only = edition(project).compiled(Variant("en", frozenset({"hybrid"})))
     assert "Key figures" not in hybrid_only.html.fill(VALUES)
@@ -117,10 +118,14 @@ def test_key_figures_and_quote_show_only_with_their_entries(project: Project) ->
     assert "CHIFFRES CLÉS" in text and "- 3 systèmes <d'ici> 2026" in text
     assert "« We will not let up »" in text and "— A minister" in text
 
-    spending_only = ed.compiled(Variant("en", frozenset({"spending"})))
+    spending_only = ed.compiled(Variant("fr", frozenset({"spending"})))
     html = spending_only.html.fill(VALUES)
-    assert "Key figures" in html and "5 %" in html and "systèmes" not in html
-    assert "Quote of the week" not in html
+    assert "Chiffres clés" in html and "5 %" in html and "systèmes" not in html
+    assert "Citation de la semaine" not in html
+    # an English reader gets no French figure untagged
+    assert "Key figures" not in ed.compiled(Variant("en", frozenset({"spending"}))).html.fill(
+        VALUES
+    )
 
 
 def test_design_has_header_toc_meta_footer_and_no_external_resources(project: Project) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from digest import pipeline
 from digest.assemble import assemble_issue
-from digest.highlights import Highlights, figure_key, highlights
-from digest.models import Variant
+from digest.highlights import Highlights, figure_key, find_figures, highlights
+from digest.models import Entry, Variant
 from digest.pipeline import read_entries
 from tests.conftest import Project
 
@@ -69,6 +69,10 @@ def test_pin_and_drop_in_front_matter(project: Project) -> None:
         "Mieux vaut tard. Que jamais, vraiment", "Mark Rutte", True
     )  # fmt: skip
     assert all("relâcher" not in q.text for q in found.quotes)
+
+
+THEMED = "themes: [spending]\n"
+"""Front matter that files an entry under a theme, whatever its words."""
 
 
 def entry(name: str, language: str, body: str, extra: str = "") -> str:
@@ -167,9 +171,33 @@ def test_a_pinned_figure_wins_over_the_readers_language(project: Project) -> Non
 
 def test_a_dropped_figure_leaves_its_other_telling(project: Project) -> None:
     dropped = entry("b-fr", "fr", FR, "highlights:\n  drop: ['5 % du PIB']\n")
-    found = week(project, ("a-en", entry("a-en", "en", EN)), ("b-fr", dropped), language="fr")
-    texts = [f.text for f in found.key_figures]
+    told = [("a-en", entry("a-en", "en", EN)), ("b-fr", dropped)]
+    texts = [f.text for f in week(project, *told).key_figures]
     assert "5 % du PIB" not in texts and "5% of GDP" in texts
+    # ...but a French reader never gets the English telling in its place
+    french = [f.text for f in week(project, *told, language="fr").key_figures]
+    assert french == ["3,5 % pour les besoins militaires", "un milliard de dollars par mois"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figure"),
+    [
+        ("Allies pledged 5% of GDP in 2035 terms.", "5% of GDP"),
+        ("They keep 3.5% of GDP for core needs.", "3.5% of GDP"),
+        ("Spending must reach 1.5% of GDP per year.", "1.5% of GDP"),
+        ("Les Alliés visent 5 % du PIB en 2035.", "5 % du PIB"),
+        ("Il faut 2 % du PIB dès maintenant.", "2 % du PIB"),
+        ("A target of 2% of the budget is met.", "2% of the budget"),
+        ("Orders rose to €2 billion by March.", "€2 billion"),
+        ("Objectif : un milliard de dollars par mois.", "un milliard de dollars par mois"),
+    ],
+)
+def test_a_key_figure_is_a_whole_noun_phrase(sentence: str, figure: str) -> None:
+    body = Entry(
+        id="x", title="x", date=dt.date(2025, 12, 2), language="en", source_url="",
+        source_name="", body_html="", text=sentence,
+    )  # fmt: skip
+    assert [f.text for f in find_figures(body)] == [figure]
 
 
 def test_a_quote_loses_trailing_commas_and_spaces_but_keeps_its_final_mark(
@@ -197,7 +225,7 @@ def test_a_quote_loses_trailing_commas_and_spaces_but_keeps_its_final_mark(
 
 
 def test_the_quote_of_the_week_is_in_the_readers_language(project: Project) -> None:
-    told = [("a-en", entry("a-en", "en", EN)), ("b-fr", entry("b-fr", "fr", FR))]
+    told = [("a-en", entry("a-en", "en", EN, THEMED)), ("b-fr", entry("b-fr", "fr", FR, THEMED))]
     french = week(project, *told, language="fr").quote
     assert french is not None
     # "…», a-t-il insisté": the speaker is the one the text named before.
@@ -207,29 +235,37 @@ def test_the_quote_of_the_week_is_in_the_readers_language(project: Project) -> N
     assert english.text == "We are on the right track, but December still needs one last push"
 
 
-def test_a_quote_with_a_named_speaker_comes_before_an_unnamed_one(project: Project) -> None:
-    unnamed = entry("a", "fr", "On entend partout « il faudra bien payer un jour la note ».")
-    named = entry("b", "fr", "« Nous paierons la note ensemble », a déclaré Kaja Kallas.")
-    english = entry("c", "en", '"We will pay the bill together," said Kaja Kallas.')
-    found = week(project, ("a", unnamed), ("b", named), ("c", english), language="fr")
+def test_the_quote_of_the_week_has_a_named_speaker_in_a_themed_entry(project: Project) -> None:
+    unnamed = entry(
+        "a", "fr", "On entend partout « il faudra bien payer un jour la note ».", THEMED
+    )
+    brief = entry("b", "fr", "« Nous paierons la note ensemble », a déclaré Kaja Kallas.")
+    named = entry("c", "fr", "« Le flanc est tiendra bon cet hiver », a déclaré Kaja Kallas.",
+                  THEMED)  # fmt: skip
+    english = entry("d", "en", '"We will pay the bill together," said Kaja Kallas.', THEMED)
+    found = week(project, ("a", unnamed), ("b", brief), ("c", named), ("d", english),
+                 language="fr")  # fmt: skip
     assert found.quote is not None
-    assert (found.quote.text, found.quote.speaker) == (
-        "Nous paierons la note ensemble", "Kaja Kallas"
+    assert (found.quote.text, found.quote.speaker, found.quote.theme_id) == (
+        "Le flanc est tiendra bon cet hiver", "Kaja Kallas", "spending"
     )  # fmt: skip
-    # An unnamed quote in the reader's language beats a named one in another language.
-    found = week(project, ("a", unnamed), ("c", english), language="fr")
-    assert found.quote is not None and found.quote.speaker == ""
-    # A pin still wins over both.
-    pinned = entry("c", "en", '"We will pay the bill together," said Kaja Kallas.',
+    assert all(q.language == "fr" for q in found.quotes)  # never the English one, untagged
+    # An unnamed quote, an "In brief" one or one in another language is no quote of the week.
+    found = week(project, ("a", unnamed), ("b", brief), ("d", english), language="fr")
+    assert found.quote is None
+    # A pin still wins, whatever its entry or language.
+    pinned = entry("d", "en", '"We will pay the bill together," said Kaja Kallas.',
                    "highlights:\n  pin: ['pay the bill together']\n")  # fmt: skip
-    found = week(project, ("a", unnamed), ("b", named), ("c", pinned), language="fr")
+    found = week(project, ("a", unnamed), ("c", named), ("d", pinned), language="fr")
     assert found.quote is not None and found.quote.pinned and found.quote.language == "en"
 
 
 def test_each_variant_shows_the_figure_and_quote_in_its_own_language(
     project: Project,
 ) -> None:
-    for name, text in [("a-en", entry("a-en", "en", EN)), ("b-fr", entry("b-fr", "fr", FR))]:
+    for name, text in [
+        ("a-en", entry("a-en", "en", EN, THEMED)), ("b-fr", entry("b-fr", "fr", FR, THEMED))
+    ]:  # fmt: skip
         project.write_entry(f"2025-12-02-{name}.md", text)
     settings = project.settings()
     issue = pipeline.assemble(settings, pipeline.read_entries(settings), dt.date(2025, 12, 3))

@@ -62,11 +62,14 @@ def test_preview_page_shows_subject_size_text_and_errors(preview_app: Flask) -> 
     with running(preview_app) as base:
         status, page = fetch(f"{base}/preview/?variant=en:ukraine|hybrid")
         assert status == 200
-        assert '<option value="hybrid|ukraine" selected>' in page
+        assert (
+            '<option value="hybrid|ukraine" selected>Hybrid threats + Ukraine · 0 readers' in page
+        )
         assert 'id="subject">Brief OTAN &amp; Europe · No. 49' in page
         assert "KB of Gmail" in page and 'id="checks"' in page
-        assert "New air defence package for Ukraine" in page  # the plain-text part
-        assert "KFOR extends" not in page  # not in this variant
+        text = page.split('<pre id="text"', 1)[1].split("</pre>", 1)[0]
+        assert "New air defence package for Ukraine" in text  # the plain-text part
+        assert "KFOR extends" not in text  # not in this variant
         status, page = fetch(f"{base}/preview/?variant=xx:all")
         assert status == 200 and "language &#39;xx&#39; is not one of fr, en" in page
         status, text = fetch(f"{base}/preview/raw?variant=fr:all&part=text")
@@ -212,7 +215,8 @@ def test_preview_lists_check_results_as_digest_check_prints_them(
         status, page = fetch(f"{base}/preview/")
     assert status == 200
     assert re.search(
-        r"<li>error: \[weekday-date\] \S*wd\.md:6: &#39;lundi 2 décembre 2025&#39; says Monday",
+        r'<h3>1 error</h3>\s*<ul><li><span class="where">briefings/wd\.md:6</span> '
+        r"\[weekday-date\] &#39;lundi 2 décembre 2025&#39; says Monday",
         page,
     ), page
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
 from digest.commands import DATE, config_option, settings_from_context, warn
 from digest.entries import gather_entries
 from digest.imports import ImportResult, import_feed, import_pasted, looks_like_feed
-from digest.models import BRIEF_THEME_ID
 from digest.sources.feed import is_url
 from digest.store import Store
 from digest.themes import classify
@@ -86,8 +87,10 @@ def _report(result: ImportResult) -> None:
 def list_entries(as_json: bool, day: dt.datetime | None) -> None:
     """List entries with the theme each goes to and its score, so editors see why.
 
-    The score counts keyword matches, a title match weighing 3; `editor` means the
-    front matter's `themes` chose it; `brief` means no theme matched.
+    The score counts keyword matches, a title match weighing 3; `why` lists the evidence
+    (each term, where it was found, and the context words). `chosen_by` is `editor` when
+    the front matter's `themes` chose, `classifier` otherwise; `brief` means no theme
+    qualified.
 
     \b
     Example:
@@ -107,10 +110,9 @@ def list_entries(as_json: bool, day: dt.datetime | None) -> None:
                 "title": entry.title,
                 "theme": found.theme_id,
                 "score": found.score,
-                "chosen_by": "editor" if entry.themes else (
-                    "none" if found.theme_id == BRIEF_THEME_ID else "keywords"
-                ),
+                "chosen_by": found.chosen_by,
                 "scores": found.scores,
+                "evidence": {theme_id: asdict(e) for theme_id, e in found.evidence.items()},
                 "origin": str(entry.path) if entry.path else f"feed {entry.guid}",
             }
         )  # fmt: skip
@@ -121,6 +123,16 @@ def list_entries(as_json: bool, day: dt.datetime | None) -> None:
         return
     for row in rows:
         click.echo(
-            f"{row['date']}  {row['theme']:<10} {row['score']:>3} {row['chosen_by']:<8} "
+            f"{row['date']}  {row['theme']:<10} {row['score']:>3} {row['chosen_by']:<10} "
             f"{row['title']}"
         )
+        click.echo(f"{'':12}why: {_why(row)}")
+
+
+def _why(row: dict[str, Any]) -> str:
+    """The evidence behind the row's theme, or why no theme took it."""
+    evidence = row["evidence"]
+    if row["theme"] in evidence:
+        return str(evidence[row["theme"]]["reason"])
+    found = [f"{t}: {e['reason']}" for t, e in evidence.items() if e["score"]]
+    return "; ".join(found) or "no theme's term found"

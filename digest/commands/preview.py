@@ -1,4 +1,4 @@
-"""`digest preview`: the editor's live preview of the coming issue."""
+"""`digest preview`: the editor's desk and live preview of the coming issue."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ from digest.web.server import DEFAULT_HOST, make_http_server
     "--port", type=PORT, default=8026, show_default=True, help="Port on 127.0.0.1 (0: any)."
 )
 def preview(day: dt.datetime | None, port: int) -> None:
-    """Serve a live preview of the coming issue on 127.0.0.1.
+    """Serve the editor's desk and a live preview of the coming issue on 127.0.0.1.
 
     Shows each variant (language x theme set) at desktop and mobile widths with its
-    plain text, subject, preheader and HTML size; reloads when an entry or a template
-    is saved. Only the local machine can reach it.
+    plain text, subject, preheader, checks and HTML size; reloads when an entry or a
+    template is saved. The desk beside it leaves entries out, sets themes, reorders,
+    edits titles and summaries and pins or drops highlights by writing each entry's
+    front matter; it also imports pasted texts and sends proofs. Only the local machine
+    can reach it (localhost Host names only); no subscriber page is served.
 
     \b
     Example:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -96,7 +96,7 @@ def render_variant(
         "issue_date": long_date(issue.start, language),
         "issue_end": long_date(issue.end, language),
         "slot": slot,
-        "summary": summary,
+        "summary": _summaries(issue),
         "reading_minutes": reading_minutes,
         "long_date": lambda d: long_date(d, language),
         "theme_title": lambda s: s.theme.title(language),
@@ -140,6 +140,13 @@ def render_variant(
         html_bytes=size,
         warnings=warnings,
     )
+
+
+def _summaries(issue: Issue) -> Callable[[str], str]:
+    """`summary(entry.text)` as the templates call it, giving an entry's own front matter
+    `summary` when the editor wrote one (looked up by the entry's text)."""
+    written = {e.text: e.summary for e in issue.entries if e.summary}
+    return lambda text: written.get(text) or summary(text)
 
 
 def _foreign(entry: Entry, language: str) -> str:

@@ -23,6 +23,9 @@ from digest.sources.sanitize import clean_html, html_to_text
 from digest.sources.textfile import read_text
 
 KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes", "guid", "highlights"}
+DESK_KEYS = {"exclude", "order", "summary"}
+"""Keys the editor's desk writes (digest/web/desk.py); read by `_desk_fields`."""
+KNOWN_KEYS |= DESK_KEYS
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
@@ -171,7 +174,20 @@ def _entry_from(
         body_line=body_line,
         pins=pins,
         drops=drops,
+        **_desk_fields(meta, fail),
     )
+
+
+def _desk_fields(meta: dict[str, Any], fail: Callable[[str, str], EntryError]) -> dict[str, Any]:
+    """`exclude: true`, `order: 2`, `summary: "..."`, as the editor's desk writes them."""
+    exclude, order, summary = meta.get("exclude", False), meta.get("order"), meta.get("summary")
+    if not isinstance(exclude, bool):
+        raise fail("exclude", "must be true or false")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+        raise fail("order", "must be a whole number (lower comes first in its section)")
+    if summary is not None and not isinstance(summary, str):
+        raise fail("summary", "must be a text")
+    return {"exclude": exclude, "order": order, "summary": " ".join((summary or "").split())}
 
 
 def _highlights(

@@ -1,5 +1,7 @@
-"""The one Flask app factory. `editor=True` adds the preview pages (`digest preview`);
-`digest serve` runs the same app with them off, for subscribers and the archive."""
+"""The one Flask app factory. `editor=True` builds the editor's local tool (`digest
+preview`): the preview and desk only, never the subscriber pages, which would otherwise
+run on the production store and transport from an editor's laptop. Without it, `digest
+serve` gets the subscriber pages and the archive."""
 
 from __future__ import annotations
 
@@ -23,10 +25,11 @@ def create_app(settings: Settings, *, editor: bool = False) -> Flask:
     )
     app.config["DIGEST_SETTINGS"] = settings
     app.config["DIGEST_EDITOR"] = editor
+    if editor:
+        preview.install(app)
+        return app
     _configure_subscriber_pages(app, settings)
     app.register_blueprint(public.blueprint)
-    if editor:
-        app.register_blueprint(preview.blueprint)
     return app
 
 
