@@ -125,6 +125,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         aki=(aki, False),
     )  # fmt: skip
     client, client_key = _issue(ca_key, ca.subject, "digest sender", aki=(aki, False))
+    elsewhere, elsewhere_key = _issue(
+        ca_key, ca.subject, "relay.example",
+        san=(x509.SubjectAlternativeName([x509.DNSName("relay.example")]), False),
+        aki=(aki, False),
+    )  # fmt: skip
+    (folder / "elsewhere.pem").write_bytes(elsewhere.public_bytes(serialization.Encoding.PEM))
+    _write_key(folder / "elsewhere.key", elsewhere_key)
     paths = Pki(folder, folder / "ca.pem", folder / "server.pem", folder / "server.key",
                 folder / "client.pem", folder / "client.key")  # fmt: skip
     paths.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
@@ -394,3 +401,14 @@ def test_pipelined_sends_keep_dots_and_classify_refusals(
         transport.close()
     assert [r.recipients for r in handler.received] == [["b@example.org"], ["b@example.org"]]
     assert handler.received[0].data == dotted + b"\r\n"  # dot-stuffed on the wire, intact
+
+
+def test_a_name_the_certificate_does_not_cover_names_the_host_key(pki: Pki) -> None:
+    # A certificate from the trusted CA, but made out for relay.example, not 127.0.0.1.
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(pki.folder / "elsewhere.pem", pki.folder / "elsewhere.key")
+    with smtp_serving(PeerHandler(), tls_context=server_context) as server:
+        options = SmtpOptions(server.host, server.port, "starttls")
+        with pytest.raises(DeliverySetupError, match=r"mismatch.*set \[smtp\] host to a name"):
+            SmtpTransport(options, context(pki, ca_file=str(pki.ca))).send(MESSAGE)
+        assert server.handler.received == []

@@ -186,10 +186,14 @@ class SmtpTransport:
                 return TransientDeliveryError(f"{where}: {_reply(exc)}")
             return DeliverySetupError(f"{where}: {_reply(exc)}")
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return DeliverySetupError(
-                f"{where}: TLS: {exc.verify_message}: if the relay's certificate comes from "
-                "a private CA, set [smtp] ca_file (or ca_dir) to that CA's certificate"
-            )
+            if "mismatch" in str(exc.verify_message).lower():  # hostname or IP address
+                hint = "set [smtp] host to a name the relay's certificate is made out for"
+            else:
+                hint = (
+                    "if the relay's certificate comes from a private CA, set [smtp] ca_file "
+                    "(or ca_dir) to that CA's certificate"
+                )
+            return DeliverySetupError(f"{where}: TLS: {exc.verify_message}: {hint}")
         if isinstance(exc, OSError | smtplib.SMTPException):
             return TransientDeliveryError(f"cannot connect to {where}: {exc}")
         return exc
