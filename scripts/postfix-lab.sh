@@ -121,10 +121,13 @@ in_flow_delay = 0
 EOF
     # master.cf: Debian's services, none chrooted (the sasldb file and queue live
     # outside any chroot), with our two listeners instead of the port-25 one.
-    awk '$1 ~ /^#/ || NF == 0 { next }
-         $1 == "smtp" && $2 == "inet" { next }
-         $2 ~ /^(unix|inet|fifo|pass|unix-dgram)$/ { $5 = "n" }
-         { print }' /etc/postfix/master.cf >"$CONF/master.cf"
+    local services=/etc/postfix/master.cf
+    [[ -f $services ]] || services=/usr/share/postfix/master.cf.dist
+    awk '/^#/ || NF == 0 { next }
+         /^[^ \t]/ { skip = ($1 == "smtp" && $2 == "inet") }
+         skip { next }
+         /^[^ \t]/ && $2 ~ /^(unix|inet|fifo|pass|unix-dgram)$/ { $5 = "n" }
+         { print }' "$services" >"$CONF/master.cf"
     cat >>"$CONF/master.cf" <<EOF
 127.0.0.1:$LAB_PORT inet n - n - - smtpd
   -o smtpd_tls_security_level=encrypt
@@ -192,6 +195,13 @@ case ${1:-} in
         stop_quietly
         rm -rf "$LAB_DIR"
         ;;
-    status) postfix -c "$CONF" status ;;
+    status)
+        if [[ -f $CONF/main.cf ]] && postfix -c "$CONF" status 2>/dev/null; then
+            say "running (config $CONF)"
+        else
+            say "not running"
+            exit 1
+        fi
+        ;;
     *) fail "usage: $0 up|down|status" ;;
 esac
