@@ -51,6 +51,12 @@ class EntriesSettings:
 class FeedsSettings:
     urls: tuple[str, ...] = ()
     timeout: float = 10.0
+    names: tuple[str, ...] = ()
+    """`host = Name` or `feed URL = Name`: the source name shown for that site's items."""
+
+    def name_map(self) -> dict[str, str]:
+        pairs = (n.partition("=") for n in self.names)
+        return {k.strip().removeprefix("www."): v.strip() for k, _, v in pairs if k.strip()}
 
 
 @dataclass(frozen=True)
@@ -413,6 +419,10 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{path}: [newsletter] {key}: {value!r} is not an email address")
     if settings.feeds.timeout <= 0:
         raise ConfigError(f"{path}: [feeds] timeout: must be a positive number of seconds")
+    for name in settings.feeds.names:
+        key, sep, value = name.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"{path}: [feeds] names: {name!r} is not 'host = Name'")
     if not 0 < settings.smtp.port < 65536:
         raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
     _check_schedule(path, settings.schedule)

@@ -42,7 +42,7 @@ def feed_entries(
     news = settings.newsletter
     return load_feed(
         location, base, settings.feeds.timeout, news.languages, news.language, cache, fetch,
-        settings.tz,
+        settings.tz, settings.feeds.name_map(),
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from digest.cli import cli
 from digest.entries import gather_entries
 from digest.sources.feed import FeedError, fetch_url, load_feed, parse_feed
+from digest.sources.sanitize import CACHE_STATS, MAX_ITEM_CHARS
 from digest.store import Store
 from tests.conftest import FIXTURES, Project
 
@@ -74,7 +75,11 @@ def feed_server() -> Iterator[FeedServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class QuietServer(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # /slow's client gave up; its broken pipe must not reach another test's CLI
+
+    server = QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
     state.bodies["/wire.rss"] = (FEEDS / "defence-news.rss").read_bytes()
@@ -204,7 +209,8 @@ def test_import_a_feed_as_markdown_once(project: Project, feed_server: FeedServe
     folder = project.root / "briefings"
     nordic = folder / "2025-12-02-nordic-allies-pool-orders-for-air-defence-interceptors.md"
     text = nordic.read_text(encoding="utf-8")
-    assert "guid: guid:wire-2025-12-02-001" in text and "themes:\n- spending" in text
+    assert "guid: guid:wire-2025-12-02-001" in text and "suggested_theme: spending" in text
+    assert "\nthemes:" not in text  # the classifier's guess is not the editor's choice
     again = run(project, "entries", "import", url)
     assert "0 entries written" in again.output and "already imported" in again.output
     # The same feed configured as a source does not bring the imported items in twice.
@@ -244,7 +250,7 @@ def test_mislabelled_encoding_is_read_and_reported() -> None:
     entries, problems = load_feed("latin1-mislabelled.rss", FEEDS, 5, ["fr"], "fr")
     assert [e.title for e in entries] == ["Défense aérienne : accord signé"]
     assert [str(p) for p in problems] == [
-        "latin1-mislabelled.rss: document declared as utf-8, but parsed as windows-1252"
+        "latin1-mislabelled.rss: not UTF-8 as declared or implied; read as windows-1252"
     ]
 
 
@@ -253,5 +259,84 @@ def test_options_for_pasted_texts_are_refused_with_a_feed(project: Project) -> N
     for option, value in (("--date", "2025-12-02"), ("--language", "en")):
         result = run(project, "entries", "import", feed, option, value)
         assert result.exit_code == 2, result.output
-        assert f"{option} applies to a pasted text only" in result.output
+        assert f"{option} applies to a pasted text or page only" in result.output
     assert not list((project.root / "briefings").glob("*nordic*"))  # nothing written
+
+
+def test_a_malformed_item_link_is_a_warning_for_build_check_and_send(project: Project) -> None:
+    """Issue 12, item 2: `http://[::1` made build, check and send --dry-run die."""
+    env = {"DIGEST_FEEDS_URLS": str(FEEDS / "media-captions.rss")}
+    out = str(project.root / "o")
+    for args in (
+        ("build", "--date", "2025-12-03", "--out", out),
+        ("check", "--date", "2025-12-03"),
+        ("send", "--date", "2025-12-03", "--dry-run"),
+    ):
+        result = run(project, *args, env=env)
+        assert "Traceback" not in result.output, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "Invalid IPv6 URL" not in result.output
+    built = run(project, "build", "--date", "2025-12-03", "--out", out, env=env)
+    assert built.exit_code == 0, built.output
+    assert re.search(r"warning: .*media-captions\.rss: item 5 .*'http://\[::1'", built.output)
+    html = (project.root / "o" / "issue.html").read_text(encoding="utf-8")
+    assert "Un lien mal formé ne doit rien casser" in html and "[::1" not in html
+
+
+def test_deep_or_huge_item_html_is_flattened_or_cut_before_sanitizing() -> None:
+    """Issue 12, item 10: nh3 is quadratic on deep nesting; unchanged items are not
+    sanitized again."""
+    deep = "<div>" * 50_000 + "Texte enfoui." + "</div>" * 50_000
+    huge = "<p>" + "mot " * 100_000 + "</p>"
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>Profond</title><description><![CDATA[{deep}]]></description>"
+        "<pubDate>Tue, 02 Dec 2025 09:00:00 GMT</pubDate></item>"
+        f"<item><title>Immense</title><description><![CDATA[{huge}]]></description>"
+        "<pubDate>Tue, 02 Dec 2025 09:00:00 GMT</pubDate></item></channel></rss>"
+    ).encode()
+    entries, problems = parse_feed(feed, "deep.rss", ["fr"], "fr")
+    deep_entry, huge_entry = entries
+    assert deep_entry.text == "Texte enfoui." and "<div" not in deep_entry.body_html
+    assert len(huge_entry.body_html) <= MAX_ITEM_CHARS + 100
+    messages = [str(p) for p in problems]
+    assert any("item 1 (Profond): HTML nested deeper than 100 levels" in m for m in messages)
+    assert any("item 2 (Immense): body longer than 200,000 characters; cut" in m for m in messages)
+    misses = CACHE_STATS["misses"]
+    parse_feed(feed, "deep.rss", ["fr"], "fr")
+    assert CACHE_STATS["misses"] == misses  # the same items again: nothing re-sanitized
+
+
+@pytest.mark.parametrize(
+    ("title", "link", "expected"),
+    [
+        (
+            "International : Toute l'actualité sur Le Monde.fr.",
+            "https://www.lemonde.fr/international/",
+            "Le Monde",
+        ),
+        ("World news | The Guardian", "https://www.theguardian.com/world", "The Guardian"),
+        ("BBC News - World", "https://www.bbc.co.uk/news/world", "BBC News"),
+        ("heise online News", "https://www.heise.de/", "heise online News"),
+        (
+            "Section Europe : les dernières nouvelles de notre rédaction",
+            "https://www.quotidien.test/",
+            "quotidien.test",
+        ),
+        ("", "https://www.example.org/", "example.org"),
+    ],
+)
+def test_source_name_is_the_sites_short_name(title: str, link: str, expected: str) -> None:
+    from digest.sources.feed import source_name
+
+    assert source_name(title, link, "feed.xml", {}) == expected
+    assert source_name(title, link, "feed.xml", {"lemonde.fr": "Le Monde (Paris)"}) == (
+        "Le Monde (Paris)" if "lemonde" in link else expected
+    )
+
+
+def test_an_atom_entry_declaring_its_own_language_keeps_it() -> None:
+    atom = (FEEDS / "html-content.atom").read_bytes().replace(b"<entry>", b'<entry xml:lang="fr">')
+    (entry,), _ = parse_feed(atom, "blog.atom", ["fr", "en"], "en")
+    assert entry.language == "fr"  # the item's own declaration wins over the feed's

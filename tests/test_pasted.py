@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
+from digest.models import BRIEF_THEME_ID, Entry
 from digest.pipeline import read_entries
+from digest.themes import classify
 from tests.conftest import FIXTURES, REPO, Project
 
 SEED = REPO.parent / "shared" / "seed" / "000_4245ddf72926b519.txt"
@@ -17,6 +19,10 @@ SEED = REPO.parent / "shared" / "seed" / "000_4245ddf72926b519.txt"
 
 def run(project: Project, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(project.config), *args])
+
+
+def theme_of(project: Project, entry: Entry) -> str:
+    return classify(entry, project.settings().themes).theme_id
 
 
 def empty_folder(project: Project) -> Path:
@@ -39,14 +45,18 @@ def test_seed_imports_into_six_themed_entries_and_the_weekday_is_flagged(
 
     entries = sorted(read_entries(project.settings()), key=lambda e: e.path or Path())
     by_file_order = [e for e in sorted(entries, key=lambda e: SEED_ORDER.index(e.title[:12]))]
-    assert [e.themes for e in by_file_order] == [
-        ("spending",),
-        ("ukraine",),
-        ("ukraine",),
-        ("hybrid",),
-        ("balkans",),
-        ("summit",),
+    settings = project.settings()
+    assert [classify(e, settings.themes).theme_id for e in by_file_order] == [
+        "spending", "ukraine", "ukraine", "hybrid", "balkans", "summit",
+    ]  # fmt: skip
+    assert all(e.themes == () for e in entries)  # the editor has chosen nothing yet
+    suggested = [
+        re.search(r"^suggested_theme: (\w+)$", (e.path or Path()).read_text(), re.M)
+        for e in by_file_order
     ]
+    assert [m.group(1) if m else None for m in suggested] == [
+        "spending", "ukraine", "ukraine", "hybrid", "balkans", "summit",
+    ]  # fmt: skip
     assert by_file_order[2].title.startswith("PURL")
     assert all(str(e.date) == "2025-12-02" for e in entries)
     assert all(e.source_url == "https://www.nato.int/" for e in entries)
@@ -82,10 +92,11 @@ def test_own_pasted_text_sections_dates_and_debris(project: Project) -> None:
     assert set(entries) == {
         "Des exercices plus longs et plus nombreux", "Un budget en hausse", "Une note sans thème",
     }  # fmt: skip
-    assert entries["Un budget en hausse"].themes == ("spending",)
+    themes = {title: theme_of(project, e) for title, e in entries.items()}
+    assert themes["Un budget en hausse"] == "spending"
     # one "drones" in a list of exercises is not a hybrid-threat story
-    assert entries["Des exercices plus longs et plus nombreux"].themes == ()
-    assert entries["Une note sans thème"].themes == ()  # goes to "En bref"
+    assert themes["Des exercices plus longs et plus nombreux"] == BRIEF_THEME_ID
+    assert themes["Une note sans thème"] == BRIEF_THEME_ID  # goes to "En bref"
     first = entries["Des exercices plus longs et plus nombreux"]
     assert first.text.startswith("Le porte-parole Jan Verhoeven")
     assert first.text.endswith("tensions persistantes sur le flanc est.")  # the lead, last
@@ -117,9 +128,10 @@ def test_markup_in_pasted_text_stays_text(project: Project, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("Intro\nDéfense\n".encode("latin-1"), r"p\.txt:2: not valid UTF-8"),
         (b"PK\x03\x04\x00\x00binary", r"p\.txt: binary file"),
-        (b"Un texte sans titre ni date.\n", r"p\.txt: no sections found"),
+        (b"Un texte sans titre ni date.\n", r"p\.txt: no usable text found"),
+        (b"", r"p\.txt: empty file"),
+        (b"  \n\n", r"p\.txt: empty file"),
         (b"Intro.\nUn titre\nUn paragraphe.\n", r"p\.txt: no date found .*--date"),
     ],
 )
@@ -152,7 +164,5 @@ def test_pasted_text_may_start_with_a_heading(project: Project, tmp_path: Path) 
     )
     result = run(project, "entries", "import", str(pasted))
     assert result.exit_code == 0 and "2 entries written" in result.output
-    themes = {e.title: e.themes for e in read_entries(project.settings())}
-    assert themes == {
-        "Drones au-dessus de la Baltique": ("hybrid",), "Le sommet se prépare": ("summit",)
-    }  # fmt: skip
+    themes = {e.title: theme_of(project, e) for e in read_entries(project.settings())}
+    assert themes == {"Drones au-dessus de la Baltique": "hybrid", "Le sommet se prépare": "summit"}

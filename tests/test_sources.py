@@ -101,3 +101,65 @@ def test_highlights_front_matter_is_validated(project: Project) -> None:
     )
     with pytest.raises(SourceError, match=r"pins\.md:4: highlights: drop must be a list"):
         read_entries(project.settings())
+
+
+WRONG_TYPES = [
+    ("source_name: 42", "source_name: must be text, got 42"),
+    ("language: [fr]", "language: ['fr'] is not a language code such as en, fr"),
+    ('source: "http://[::1"', "source: 'http://[::1' is not an http(s) URL"),
+    ("suggested_theme: [a, b]", "suggested_theme: must be a theme id"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), WRONG_TYPES)
+def test_front_matter_of_the_wrong_type_is_a_problem_for_that_file(
+    project: Project, line: str, message: str
+) -> None:
+    """Issue 12, item 3: these gave tracebacks in build, check, entries list and send."""
+    project.write_entry("typed.md", f"---\ntitle: T\ndate: 2025-12-02\n{line}\n---\nx\n")
+    collected = collect_entries(project.settings())
+    assert len(collected.entries) == 7  # every other file still read
+    found = [f"{p.path.rsplit('/', 1)[-1]}:{p.line}: {p.message}" for p in collected.errors]
+    assert found == [f"typed.md:4: {message}"]
+
+
+def test_wrong_types_give_one_error_line_in_every_command(project: Project) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    for number, (line, _) in enumerate(WRONG_TYPES):
+        project.write_entry(f"typed-{number}.md", f"---\ntitle: T\ndate: 2025-12-02\n{line}\n---\n")
+    config = ["--config", str(project.config)]
+    for args in (["build", "--date", "2025-12-02", "--out", str(project.root / "o")],
+                 ["check", "--date", "2025-12-02"], ["entries", "list"],
+                 ["send", "--date", "2025-12-02", "--dry-run"]):  # fmt: skip
+        result = CliRunner().invoke(cli, [*config, *args])
+        assert not isinstance(result.exception, (TypeError, ValueError, AttributeError)), args
+        assert "Traceback" not in result.output
+        assert "typed-0.md:4: source_name: must be text" in result.output, (args, result.output)
+
+
+def test_an_entry_in_a_third_language_keeps_its_own_code(project: Project) -> None:
+    project.write_entry("de.md", "---\ntitle: Drohnen\ndate: 2025-12-02\nlanguage: de\n---\nx\n")
+    entries = {e.id: e for e in read_entries(project.settings())}
+    assert entries["de"].language == "de"
+
+
+def test_archive_page_does_not_fail_on_a_file_of_the_wrong_type(project: Project) -> None:
+    """Issue 12, item 3: /archive/<week> answered 500 for `source_name: 42`."""
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+    from digest.web.app import create_app
+    from digest.web.server import running
+    from tests.webclient import Browser
+
+    config = ["--config", str(project.config)]
+    sample = str(project.root / "subscribers" / "sample.csv")
+    assert CliRunner().invoke(cli, [*config, "subscribers", "import", sample]).exit_code == 0
+    assert CliRunner().invoke(cli, [*config, "send", "--date", "2025-12-03"]).exit_code == 0
+    project.write_entry("typed.md", "---\ntitle: T\ndate: 2025-12-02\nsource_name: 42\n---\nx\n")
+    with running(create_app(project.settings())) as base:
+        page = Browser(base).get("/archive/2025-W49")
+    assert page.status != 500 and page.status in (200, 404)

@@ -189,7 +189,8 @@ def test_bad_names_or_context_are_one_clear_error(
 ) -> None:
     lines = project.config.read_text(encoding="utf-8").splitlines()
     key = line.split(" =")[0]
-    first = next(i for i, text in enumerate(lines) if text.startswith(f"{key} ="))
+    themes = lines.index("[[themes]]")
+    first = next(i for i, text in enumerate(lines) if i > themes and text.startswith(f"{key} ="))
     lines[first] = line  # the first theme's (spending's) line
     project.config.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):

@@ -6,15 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import click
 
 from digest.commands import DATE, config_option, settings_from_context, warn
 from digest.entries import gather_entries
-from digest.imports import ImportResult, import_feed, import_pasted, looks_like_feed
+from digest.imports import ImportResult, OptionError, preview_import, write_import
 from digest.sources.feed import is_url
+from digest.sources.language import declared_language
 from digest.store import Store
 from digest.themes import classify
 
@@ -28,44 +28,67 @@ def entries() -> None:
 @config_option
 @click.argument("source_file", metavar="FILE|URL")
 @click.option("--date", "day", type=DATE, default=None, help="Date of the entries, YYYY-MM-DD "
-              "(default: the first date written in the text).")  # fmt: skip
+              "(default: the date the text or page gives).")  # fmt: skip
 @click.option("--source", default=None, help="Source URL, or a source name, for every entry.")
-@click.option("--language", default=None, help="Language of a pasted text (default: config).")
+@click.option("--language", default=None, help="Language of a text or page, e.g. fr "
+              "(default: the page's own, else detected, else config).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show the entries it would write; write nothing.")
 def import_entries(
-    source_file: str, day: dt.datetime | None, source: str | None, language: str | None
+    source_file: str,
+    day: dt.datetime | None,
+    source: str | None,
+    language: str | None,
+    dry_run: bool,
 ) -> None:
-    """Turn a pasted press text, or an RSS/Atom feed (file or URL), into Markdown entries.
+    """Turn a text, an article page or a feed (file or URL) into Markdown entries.
 
-    A pasted text gives one entry per section (a short heading line, then its paragraphs);
-    leftovers of broken markup are removed and reported. Existing files are never
-    overwritten, and feed items already imported or published are skipped.
+    The importer says which shape it saw: a structured briefing (a lead, then sections
+    under short heading lines), one article (its first line is the headline), Markdown
+    (`#` headings, lists), a numbered list of topics, an HTML article page (its main text,
+    title, date, language and site name), or an RSS/Atom feed. Page furniture (update
+    lines, bylines, share and cookie lines, lone dates, image credits) and leftover markup
+    are dropped and reported with their line. The classifier's guess is written as
+    `suggested_theme`; `themes` stays the editor's. Existing files are never overwritten,
+    and feed items already imported or published are skipped.
 
     \b
     Example:
       digest entries import pasted/rutte.txt --source https://www.nato.int/ --date 2025-12-02
-      digest entries import https://example.org/feed.xml
+      digest entries import https://example.org/2025/06/article.html
+      digest entries import https://example.org/feed.xml --dry-run
     """
     settings = settings_from_context()
-    if language and language not in settings.newsletter.languages:
-        raise click.BadParameter(f"{language!r} is not one of {settings.newsletter.languages}")
-    if looks_like_feed(source_file):
-        # A feed's items carry their own dates and languages: say so rather than ignore.
-        for option, given in (("--date", day), ("--language", language)):
-            if given is not None:
-                raise click.UsageError(f"{option} applies to a pasted text only, not a feed")
-        with Store(settings.store.path) as store:
-            result = import_feed(
+    if language and not declared_language(language):
+        raise click.BadParameter(f"{language!r} is not a language code such as fr or en")
+    with Store(settings.store.path) as store:
+        try:
+            plan = preview_import(
                 settings,
                 source_file,
+                day.date() if day else None,
                 source,
+                language,
                 cache=store if is_url(source_file) else None,
                 published=store.published_feed_items(),
             )
-    else:
-        result = import_pasted(
-            settings, Path(source_file), day.date() if day else None, source, language
-        )
-    _report(result)
+        except OptionError as exc:
+            raise click.UsageError(str(exc)) from None
+    languages = sorted({str(d.meta.get("language", "")) for d in plan.drafts})
+    said = f" in {', '.join(languages)}" if languages else ""
+    click.echo(f"{source_file}: read as {plan.shape}{said}")
+    if dry_run:
+        for problem in plan.problems:
+            warn(problem)
+        for draft in plan.drafts:
+            written = draft.written
+            click.echo(f"would write {draft.path} [{written.theme_id} {written.score}] "
+                       f"{written.title}")  # fmt: skip
+        for skipped in plan.skipped:
+            click.echo(f"skipped {skipped}")
+        click.echo(f"{len(plan.drafts)} entr{'y' if len(plan.drafts) == 1 else 'ies'} "
+                   "would be written")  # fmt: skip
+        return
+    _report(write_import(plan))
 
 
 def _report(result: ImportResult) -> None:

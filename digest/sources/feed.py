@@ -12,11 +12,13 @@ import calendar
 import datetime as dt
 import hashlib
 import io
+import re
 import urllib.error
 import urllib.request
 import xml.sax
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -25,8 +27,10 @@ import feedparser
 
 from digest.errors import SourceError
 from digest.models import Entry
+from digest.sources.dates import parse_written_datetime
+from digest.sources.language import declared_language, detect_language
 from digest.sources.problems import Problem
-from digest.sources.sanitize import clean_html, html_to_text
+from digest.sources.sanitize import clean_feed_html, clean_html, html_to_text, strip_tags
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 USER_AGENT = "digest-feed-reader/0.1"
@@ -77,7 +81,12 @@ _OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 def is_url(location: str) -> bool:
-    return urlsplit(location).scheme in {"http", "https"}
+    """An http(s) URL with a host; a malformed one (`http://[::1`) is not a URL."""
+    try:
+        parts = urlsplit(location)
+        return parts.scheme in {"http", "https"} and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes:
@@ -93,6 +102,9 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
     request = urllib.request.Request(url, headers=headers)
     try:
         with _OPENER.open(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length", "") or ""
+            if declared.isdigit() and int(declared) > MAX_FEED_BYTES:
+                raise FeedError(url, "larger than 5 MB; refused before reading")
             body = response.read(MAX_FEED_BYTES + 1)
             etag = response.headers.get("ETag", "") or ""
             modified = response.headers.get("Last-Modified", "") or ""
@@ -119,6 +131,18 @@ def read_feed_file(path: Path) -> bytes:
         raise FeedError(str(path), f"cannot read: {exc.strerror}") from None
 
 
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|RDF)\b", re.IGNORECASE)
+
+
+def looks_like_feed_document(data: bytes) -> bool:
+    """An RSS, RSS 1.0 (RDF) or Atom document: its first element is one of their roots."""
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"<"):
+        return False
+    body = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.DOTALL).lstrip()
+    return bool(_FEED_ROOT.match(body))
+
+
 def feed_key(guid: str, link: str, title: str, content: str) -> str:
     """A feed item's identity: its GUID, else its link, else a hash of its content."""
     if guid.strip():
@@ -135,10 +159,14 @@ def parse_feed(
     languages: Iterable[str],
     default_language: str,
     tz: dt.tzinfo = dt.UTC,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[list[Entry], list[Problem]]:
     """Entries of one feed document, and warnings about items that had to be left out.
 
     Item dates are UTC in feedparser; `tz` turns them into the newsletter's calendar day.
+    The feed's declared language wins; without one each item's language is detected from
+    its text, else the feed's, else `default_language`. `names` maps hosts or feed URLs to
+    the source name to show (the `[feeds] names` setting).
     Raises FeedError when the document is not a well-formed feed.
     """
     if b"\x00" in data[:1024] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -151,51 +179,219 @@ def parse_feed(
         )
     if not parsed.get("version"):
         raise FeedError(location, "not an RSS or Atom feed")
-    known = set(languages)
-    feed_language = str(parsed.feed.get("language", "") or "")[:2].lower()
-    language = feed_language if feed_language in known else default_language
-    feed_name = html_to_text(clean_html(str(parsed.feed.get("title", "") or "")))
-    entries: list[Entry] = []
     problems: list[Problem] = []
     if error is not None:  # recoverable, e.g. a wrong declared encoding: read, but say so
-        problems.append(Problem("feed-encoding", "warning", location, 0, f"{error}"))
+        problems.append(Problem("feed-encoding", "warning", location, 0, _encoding_note(error)))
+    site = source_name(
+        str(parsed.feed.get("title", "") or ""),
+        str(parsed.feed.get("link", "") or ""),
+        location,
+        names or {},
+    )
+    items: list[_Item] = []
     for number, item in enumerate(parsed.entries, start=1):
-        title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
-        link = str(item.get("link", "") or "")
-        link = link if is_url(link) else ""
-        contents = item.get("content") or []
-        raw_body = str(contents[0].get("value", "")) if contents else ""
-        raw_body = raw_body or str(item.get("summary", "") or "")
-        body_html = clean_html(raw_body)
-        when = item.get("published_parsed") or item.get("updated_parsed")
-        if not title:
-            problems.append(
-                Problem("feed-item", "warning", location, 0, f"item {number}: no title; skipped")
-            )
-            continue
-        if when is None:
-            problems.append(
-                Problem(
-                    "feed-item", "warning", location, 0,
-                    f"item {number} ({title[:40]}): no readable date; skipped",
-                )
-            )  # fmt: skip
-            continue
-        key = feed_key(str(item.get("id", "") or ""), link, title, raw_body)
+        found, problem = _read_item(item, number, location, tz)
+        if problem is not None:
+            problems.append(problem)
+        if found is not None:
+            items.append(found)
+    declared = declared_language(parsed.feed.get("language"))
+    whole = declared or detect_language("\n".join(f"{i.title}\n{i.text}" for i in items[:20]))
+    feed_language = whole or default_language
+    entries: list[Entry] = []
+    for found in items:
+        language = (
+            found.declared
+            or declared
+            or detect_language(f"{found.title}\n{found.text}")
+            or feed_language
+        )
         entries.append(
             Entry(
-                id="feed-" + hashlib.sha256(key.encode()).hexdigest()[:12],
-                title=title,
-                date=dt.datetime.fromtimestamp(calendar.timegm(when), tz).date(),
+                id="feed-" + hashlib.sha256(found.key.encode()).hexdigest()[:12],
+                title=found.title,
+                date=found.date,
                 language=language,
-                source_url=link,
-                source_name=feed_name or (urlsplit(link).hostname or "").removeprefix("www."),
-                body_html=body_html,
-                text=html_to_text(body_html),
-                guid=key,
+                source_url=found.link,
+                source_name=site,
+                body_html=found.body_html,
+                text=found.text,
+                guid=found.key,
             )
         )
     return entries, problems
+
+
+def _encoding_note(error: Exception) -> str:
+    """feedparser says "declared as utf-8" when nothing was declared: say what happened."""
+    note = str(error)
+    if isinstance(error, feedparser.CharacterEncodingOverride) and "parsed as" in note:
+        return f"not UTF-8 as declared or implied; read as {note.rsplit(' ', 1)[-1]}"
+    return note
+
+
+@dataclass(frozen=True)
+class _Item:
+    key: str
+    title: str
+    date: dt.date
+    link: str
+    body_html: str
+    text: str
+    declared: str | None = None
+    """The item's own `xml:lang`, when it has one (Atom)."""
+
+
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+_MEDIA_KEYS = ("media_content", "media_credit", "media_thumbnail", "media_player")
+
+
+def item_body(item: dict[str, Any]) -> str:
+    """The item's own text as raw HTML: its full HTML content when that says more than its
+    summary, else the summary/description.
+
+    Never a Media RSS caption or credit: feedparser files `media:description` under
+    `content` (as text/plain), so plain-text content is taken only from items that carry
+    no Media RSS at all.
+    """
+    summary = str(item.get("summary", "") or "")
+    contents = [c for c in item.get("content") or [] if str(c.get("value", "")).strip()]
+    has_media = any(item.get(key) for key in _MEDIA_KEYS)
+    html = [str(c["value"]) for c in contents if c.get("type") in _HTML_TYPES]
+    plain = (
+        [] if has_media else [str(c["value"]) for c in contents if c.get("type") == "text/plain"]
+    )
+    full = (html or plain or [""])[0]
+    if len(strip_tags(full)) > len(strip_tags(summary)):
+        return full if full in html else _escape_plain(full)
+    return summary
+
+
+def _escape_plain(text: str) -> str:
+    return "".join(f"<p>{escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+
+
+def _read_item(
+    item: dict[str, Any], number: int, location: str, tz: dt.tzinfo
+) -> tuple[_Item | None, Problem | None]:
+    """One item, or None with the warning saying why it was left out."""
+    title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
+
+    def warn(message: str) -> Problem:
+        label = f"item {number} ({title[:40]})" if title else f"item {number}"
+        return Problem("feed-item", "warning", location, 0, f"{label}: {message}")
+
+    if not title:
+        return None, warn("no title; skipped")
+    when = item_date(item, tz)
+    if when is None:
+        return None, warn("no readable date; skipped")
+    raw_link = str(item.get("link", "") or "").strip()
+    link = raw_link if is_url(raw_link) else ""
+    problem = None
+    if raw_link.lower().startswith(("http:", "https:")) and not link:
+        problem = warn(f"link {raw_link[:80]!r} is not a usable http(s) URL; kept without it")
+    raw_body = item_body(item)
+    body_html, note = clean_feed_html(raw_body)
+    if note:
+        problem = warn(note)
+    key = feed_key(str(item.get("id", "") or ""), link or raw_link, title, raw_body)
+    details = [item.get("title_detail"), item.get("summary_detail"), *(item.get("content") or [])]
+    own = next((d.get("language") for d in details if d and d.get("language")), None)
+    item_language = declared_language(own)
+    return _Item(key, title, when, link, body_html, html_to_text(body_html), item_language), problem
+
+
+def item_date(item: dict[str, Any], tz: dt.tzinfo) -> dt.date | None:
+    """The item's calendar day in `tz`: feedparser's reading of RFC 822 / ISO 8601, else the
+    date as written (another locale's day and month names, e.g. `Qua, 03 Dez 2025`)."""
+    # dict.get: FeedParserDict maps a missing `updated` to `published` with a warning.
+    parsed = dict.get(item, "published_parsed") or dict.get(item, "updated_parsed")
+    if parsed is not None:
+        return dt.datetime.fromtimestamp(calendar.timegm(parsed), tz).date()
+    for key in ("published", "updated", "dc_date", "created"):
+        written = str(dict.get(item, key, "") or "").strip()
+        moment = parse_written_datetime(written) if written else None
+        if moment is not None:
+            return (moment.astimezone(tz) if moment.tzinfo else moment).date()
+    return None
+
+
+def source_name(title: str, link: str, location: str, names: Mapping[str, str]) -> str:
+    """The site's short name: a configured name for the feed or its host, else the
+    channel title when it is short and clearly the site's name, else the host.
+
+    Channel titles are often a section and a slogan ("International : Toute l'actualité
+    sur Le Monde.fr."): a meta line of 86 characters. Such a title is split at its
+    separators and a part is kept only if it names the host ("The Guardian" for
+    theguardian.com).
+    """
+    host = host_name(link) or host_name(location)
+    for key in (location, host, _registered(host)):
+        if key and key in names:
+            return names[key]
+    clean = " ".join(html_to_text(clean_html(title)).split()).strip(" .")
+    parts = [p.strip(" .") for p in _TITLE_SEPARATORS.split(clean) if p.strip(" .")]
+    label = _main_label(host)
+    if len(parts) == 1 and len(parts[0]) <= MAX_SOURCE_NAME:
+        return parts[0]
+    for part in parts:
+        named = _naming_span(part, label) if label else None
+        if named is not None:
+            return named
+    return host or clean[:MAX_SOURCE_NAME]
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _naming_span(part: str, label: str) -> str | None:
+    """`part` when it is a short name of the site (`BBC News`, `The Guardian`), else the
+    shortest run of its words that names the site (`Toute l'actualité sur Le Monde.fr`
+    -> `Le Monde`), else None."""
+    words = part.split()
+    if len(words) <= 3 and len(part) <= MAX_SOURCE_NAME:
+        letters = _letters(part)
+        if label in letters or (len(letters) >= 3 and letters in label):
+            return part
+    spans = [
+        " ".join(words[i:j])
+        for i in range(len(words))
+        for j in range(i + 1, min(i + 5, len(words)) + 1)
+        if label in _letters(" ".join(words[i:j]))
+    ]
+    if not spans:
+        return None
+    best = min(spans, key=len)
+    trimmed = re.sub(r"\.[a-z]{2,4}$", "", best)
+    return trimmed if label in _letters(trimmed) else best
+
+
+MAX_SOURCE_NAME = 40
+_TITLE_SEPARATORS = re.compile(r"\s+[:|\-–—»·]\s+|:\s+")
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "gouv"}
+
+
+def host_name(url: str) -> str:
+    """The URL's host without `www.`, or '' (also for a malformed URL)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def _registered(host: str) -> str:
+    """`feeds.example.co.uk` -> `example.co.uk` (enough for matching configured names)."""
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def _main_label(host: str) -> str:
+    labels = _registered(host).split(".")
+    return labels[0] if labels and labels[0] else ""
 
 
 def load_feed(
@@ -207,6 +403,7 @@ def load_feed(
     cache: FeedCache | None = None,
     fetch: Fetcher = fetch_url,
     tz: dt.tzinfo = dt.UTC,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[list[Entry], list[Problem]]:
     """One configured feed (URL, or file path relative to `base`); raises FeedError."""
     if is_url(location):
@@ -215,4 +412,4 @@ def load_feed(
         data = read_feed_file(base / Path(location.removeprefix("file://")))
     else:
         raise FeedError(location, "feeds must be http(s) URLs or local files")
-    return parse_feed(data, location, languages, default_language, tz)
+    return parse_feed(data, location, languages, default_language, tz, names)

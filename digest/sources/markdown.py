@@ -22,10 +22,16 @@ from digest.sources.problems import EntryError, Problem
 from digest.sources.sanitize import clean_html, html_to_text
 from digest.sources.textfile import read_text
 
-KNOWN_KEYS = {"title", "date", "source", "source_name", "language", "themes", "guid", "highlights"}
+KNOWN_KEYS = {
+    "title", "date", "source", "source_name", "language", "themes", "suggested_theme", "guid",
+    "highlights",
+}  # fmt: skip
 DESK_KEYS = {"exclude", "order", "summary"}
 """Keys the editor's desk writes (digest/web/desk.py); read by `_desk_fields`."""
 KNOWN_KEYS |= DESK_KEYS
+# An entry may be in a language the newsletter is not written in (a German feed item): it
+# keeps its own code, and the issue tags it. A code is what BCP 47 starts with.
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
@@ -136,8 +142,13 @@ def _entry_from(
             "entry-date",
         )
     language = meta.get("language")
-    if language not in languages:
-        raise fail("language", f"{language!r} is not one of {', '.join(sorted(languages))}")
+    if not isinstance(language, str) or not (
+        language in languages or _LANGUAGE_CODE.match(language)
+    ):
+        raise fail(
+            "language",
+            f"{language!r} is not a language code such as {', '.join(sorted(languages))}",
+        )
     source_url = meta.get("source", "") or ""
     if source_url and not _is_http_url(source_url):
         raise fail("source", f"{source_url!r} is not an http(s) URL")
@@ -149,9 +160,13 @@ def _entry_from(
     for theme_id in themes:
         if theme_id not in theme_ids:
             raise fail("themes", f"unknown theme id {theme_id!r}")
-    source_name = meta.get("source_name") or (urlsplit(source_url).hostname or "")
-    if source_name.startswith("www."):
-        source_name = source_name[4:]
+    source_name = meta.get("source_name") or host_of(source_url)
+    if not isinstance(source_name, str):
+        raise fail("source_name", f"must be text, got {source_name!r}")
+    source_name = source_name.removeprefix("www.")
+    suggested = meta.get("suggested_theme", "") or ""
+    if not isinstance(suggested, str):
+        raise fail("suggested_theme", "must be a theme id")
 
     guid = meta.get("guid", "") or ""
     if not isinstance(guid, str):
@@ -234,7 +249,19 @@ def _parse_date(value: Any) -> dt.date | None:
 
 
 def _is_http_url(url: Any) -> bool:
+    """An http(s) URL with a host that parses (`http://[::1` raises in urlsplit)."""
     if not isinstance(url, str):
         return False
-    parts = urlsplit(url)
-    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in {"http", "https"} and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def host_of(url: str) -> str:
+    """The URL's host name, or '' when there is none or the URL does not parse."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""

@@ -1,19 +1,14 @@
 """The desk's import box: what a pasted text or a URL would add, shown before writing.
 
-One adapter over the importer (`digest.imports`), so the desk does not depend on its
-internals: the import runs for real into a scratch copy of the entries folder, the
-files it made are read back with the entry reader (titles, themes, problems), and only
-when the editor accepts does the same import run against the real folder, which never
-overwrites an existing file. When the importer gains its own preview-then-write entry
-point, `import_drafts` is the one function to point at it.
+One adapter over the importer's own preview-then-write entry point
+(`digest.imports.preview_import` / `write_import`), the same path as `digest entries
+import --dry-run` and `digest entries import`: the preview writes nothing, and the
+accept runs the import again and writes files that do not exist yet (never overwriting).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +16,7 @@ from digest import imports
 from digest.config import Settings
 from digest.errors import DigestError
 from digest.sources.feed import is_url
-from digest.sources.markdown import load_entries
-from digest.themes import classify
+from digest.store import Store
 
 MAX_PASTE_CHARS = 200_000
 
@@ -41,47 +35,53 @@ class ImportPreview:
     drafts: tuple[Draft, ...]
     problems: tuple[str, ...]
     """Problems of the import itself (a contradicted weekday, removed debris, a skip)."""
+    shape: str = ""
+    """What the importer saw: briefing, article, markdown, numbered list, html page, feed."""
 
 
-def _run(settings: Settings, folder: Path, text: str, day: dt.date | None) -> imports.ImportResult:
-    entries = dataclasses.replace(settings.entries, dir=folder)
-    target = dataclasses.replace(settings, entries=entries)
+def _plan(settings: Settings, text: str, day: dt.date | None) -> imports.ImportPlan:
     location = text.strip()
-    if is_url(location) and "\n" not in location:
-        return imports.import_feed(target, location)
-    with tempfile.TemporaryDirectory(prefix="digest-paste-") as scratch:
-        pasted = Path(scratch) / "pasted.txt"
-        pasted.write_text(text, encoding="utf-8")
-        return imports.import_pasted(target, pasted, day)
+    with Store(settings.store.path) as store:
+        published = store.published_feed_items()
+        if is_url(location) and "\n" not in location:
+            return imports.preview_import(settings, location, cache=store, published=published)
+        return imports.preview_import(
+            settings, "pasted text", day, published=published, data=text.encode("utf-8")
+        )
 
 
 def import_drafts(settings: Settings, text: str, day: dt.date | None, write: bool) -> ImportPreview:
-    """The entries `text` (a pasted press text, or a feed URL) would create; written to
+    """The entries `text` (a pasted text, or a page or feed URL) would create; written to
     the entries folder only when `write` is true."""
     if not text.strip():
         raise DigestError("paste a text or a feed URL first")
     if len(text) > MAX_PASTE_CHARS:
         raise DigestError(f"the pasted text is over {MAX_PASTE_CHARS:,} characters")
-    news = settings.newsletter
-    with tempfile.TemporaryDirectory(prefix="digest-import-") as scratch:
-        folder = Path(scratch) / "entries"
-        if settings.entries.dir.is_dir():  # so a feed item already imported is skipped
-            shutil.copytree(settings.entries.dir, folder, ignore=shutil.ignore_patterns(".*"))
+    plan = _plan(settings, text, day)
+    skipped = list(plan.skipped)
+    drafts = plan.drafts
+    if write:
+        result = imports.write_import(plan)
+        made = {w.path for w in result.written}
+        drafts = [d for d in drafts if d.path in made]
+        skipped = list(result.skipped)
+    own: dict[str, list[str]] = {}
+    general: list[str] = []
+    for problem in plan.problems:
+        name = Path(problem.path).name if problem.path else ""
+        if any(d.path.name == name for d in drafts):
+            own.setdefault(name, []).append(problem.message)
         else:
-            folder.mkdir()
-        result = _run(settings, settings.entries.dir if write else folder, text, day)
-        made = {w.path.name for w in result.written}
-        read_from = settings.entries.dir if write else folder
-        entries, found = load_entries(
-            read_from, [t.id for t in settings.themes], news.languages, news.language
+            general.append(f"{problem.severity}: {problem.message}")
+    shown = tuple(
+        Draft(
+            d.path.name,
+            d.written.title,
+            d.written.theme_id,
+            str(d.meta.get("date", "")),
+            tuple(own.get(d.path.name, [])),
         )
-    drafts = []
-    for entry in entries:
-        if entry.path is None or entry.path.name not in made:
-            continue
-        theme = classify(entry, settings.themes).theme_id
-        mine = tuple(p.message for p in found if Path(p.path).name == entry.path.name)
-        drafts.append(Draft(entry.path.name, entry.title, theme, entry.date.isoformat(), mine))
-    problems = [f"{p.severity}: {p.message}" for p in result.problems]
-    problems += [f"skipped: {s}" for s in result.skipped]
-    return ImportPreview(tuple(drafts), tuple(problems))
+        for d in drafts
+    )
+    general += [f"skipped: {s}" for s in skipped]
+    return ImportPreview(shown, tuple(general), plan.shape)
