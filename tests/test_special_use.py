@@ -11,7 +11,11 @@ from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from digest.subscribers import normalize_address
+from digest.web.app import create_app
+from digest.web.server import running
 from tests.conftest import Project
+from tests.test_subscription_web import status_of
+from tests.webclient import Browser
 
 ALLOW = {"DIGEST_DELIVERY_SPECIAL_USE_DOMAINS": "true"}
 LAB = ["ana@lab.test", "printer@office.local", "ops@corp.internal"]
@@ -75,3 +79,18 @@ def test_allowing_for_one_call_changes_nothing_for_the_others() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_the_subscribe_form_follows_the_setting(project: Project) -> None:
+    """The public form validates like imports do: a lab list's form takes .test addresses
+    only when [delivery] special_use_domains says so."""
+    for allowed, status, expected in ((False, 400, None), (True, 200, "pending")):
+        address = f"reader{int(allowed)}@lab.test"
+        settings = project.settings(**(ALLOW if allowed else {}))
+        with running(create_app(settings)) as base:
+            visitor = Browser(base)
+            form = visitor.get("/subscribe")
+            data = [("csrf_token", form.csrf()), ("email", address), ("language", "en")]
+            reply = visitor.post("/subscribe", data)
+        assert reply.status == status, reply.body
+        assert status_of(project, address) == expected

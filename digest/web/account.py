@@ -186,7 +186,9 @@ def new_link() -> tuple[str, int]:
     if not limiter.allow_client(request.remote_addr or ""):
         context.fail(429, "Too many attempts", "Please wait a while before trying again.")
     try:
-        email = normalize_address(request.form.get("email", "")[:320])
+        email = normalize_address(
+            request.form.get("email", "")[:320], context.settings().delivery.special_use_domains
+        )
     except ValueError:
         page = render_template(
             "new_link.html", error=t("This does not look like an email address.")

@@ -89,7 +89,7 @@ def subscribe() -> tuple[str, int]:
         themes = frozenset()
     typed = request.form.get("email", "")[:320]
     try:
-        email = normalize_address(typed)
+        email = normalize_address(typed, settings.delivery.special_use_domains)
     except ValueError:
         ticked = [i for i in request.form.getlist("themes") if i in known]
         return _form(
