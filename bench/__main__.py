@@ -10,11 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import chaos, delivery, render, report, senders, themes
+from bench import chaos, delivery, relay, render, report, senders, themes
 
 BENCHMARKS: dict[str, Callable[[list[str]], None]] = {
     "render": lambda _args: render.main(),
     "delivery": delivery.main,
+    "relay": relay.main,
     "report": report.main,
     "chaos": chaos.main,
     "senders": senders.main,

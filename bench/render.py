@@ -59,6 +59,68 @@ def generated_entries(settings: Settings, count: int = ENTRIES) -> list[Entry]:
     return entries
 
 
+_TITLE_WORDS = (
+    "Les ministres de la Défense de l'Alliance s'accordent sur un calendrier de livraisons",
+    "Allied defence ministers agree on a delivery schedule for air-defence interceptors",
+    "pour la défense aérienne du flanc est avant la fin de l'hiver prochain, selon Bruxelles",
+    "for the eastern flank before the end of next winter, officials in Brussels say",
+)
+_BODY = (
+    "Réunis à Bruxelles, les ministres ont validé un plan de commandes groupées qui doit "
+    "réduire les délais de production et partager les coûts entre Alliés. Les premières "
+    "livraisons sont attendues au printemps ; d'autres suivront selon les capacités des "
+    "industriels. Plusieurs capitales réclament toutefois des garanties sur le partage "
+    "des charges et sur la place des entreprises européennes dans les contrats. Le "
+    "secrétaire général a salué « un pas concret », tout en rappelant que l'effort devra "
+    "durer plusieurs années. Les parlementaires examineront le financement en janvier, "
+    "avant un nouveau point d'étape prévu lors de la réunion de février. Les industriels, "
+    "eux, disent attendre des engagements fermes sur plusieurs années pour investir."
+)
+
+
+def realistic_week(settings: Settings, count: int = ENTRIES) -> list[Entry]:
+    """A full week as editors write it: titles of 65 to 122 characters, bodies of about
+    700 characters, real-looking source links, spread over every theme, both languages,
+    a few entries in the other language. The size test and `make bench` use it."""
+    themes = [t.id for t in settings.themes]
+    entries = []
+    for n in range(count):
+        length = 65 + (n * 37) % 58  # 65..122, spread
+        title = f"{_TITLE_WORDS[n % 2]} {_TITLE_WORDS[2 + n % 2]}"[:length].rstrip()
+        text = f"({n}) {_BODY}"[:700]
+        entries.append(
+            Entry(
+                id=f"week-{n:03d}",
+                title=title,
+                date=DAY - dt.timedelta(days=n % 3),
+                language="fr" if n % 4 else "en",
+                source_url=f"https://www.example-defence-news.org/europe/2025/12/0{1 + n % 5}/"
+                f"allied-ministers-agree-delivery-schedule-{n}",
+                source_name="Example Defence News",
+                body_html=f"<p>{text}</p>",
+                text=text,
+                themes=(themes[n % len(themes)],),
+            )
+        )
+    return entries
+
+
+def html_sizes(count: int = ENTRIES) -> list[dict[str, float]]:
+    """HTML bytes of the all-themes variant of a realistic week, per language: total and
+    per entry (the send stops above 100 KB, warns above 90 KB)."""
+    settings = load_settings(ROOT / "config.toml")
+    entries = realistic_week(settings, count)
+    edition = pipeline.Edition(
+        settings, pipeline.assemble(settings, entries, DAY), pipeline.make_signer(settings), NOW
+    )
+    rows = []
+    for language in settings.newsletter.languages:
+        compiled = edition.compiled(Variant(language, frozenset()))
+        rows.append({"language": language, "entries": count, "html_kb": compiled.html_bytes / 1024,
+                     "kb_per_entry": compiled.html_bytes / 1024 / count})  # fmt: skip
+    return rows
+
+
 def variants(settings: Settings) -> list[Variant]:
     theme_sets: list[frozenset[str]] = [frozenset()]
     theme_sets += [frozenset({t.id}) for t in settings.themes]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 
+from digest.errors import DigestError
 from digest.models import BRIEF_THEME_ID, Classified, Entry, Issue, Section, Theme
 from digest.themes import classify
 
@@ -38,11 +39,18 @@ def assemble_issue(
     """The issue for the week containing `day`: entries in the window, grouped by theme.
 
     The number is the ISO week and the volume counts ISO years from `first_year`, so a
-    rebuild of the same week always carries the same number. `classifier` lets the desk
+    rebuild of the same week always carries the same number. A week before volume 1
+    is refused: its number would read "Vol. 0" or below. `classifier` lets the desk
     reuse the classifications it also shows as evidence.
     """
     start, end = week_window(day)
     iso_year, week, _ = day.isocalendar()
+    if iso_year < first_year:
+        raise DigestError(
+            f"week {issue_key(day)} is before volume 1: [newsletter] first_year is "
+            f"{first_year}, so the first issue is in week {first_year}-W01 "
+            "(pick a later --date, or lower first_year)"
+        )
     seen: set[str] = set()
     chosen: list[Classified] = []
     for entry in entries:

@@ -94,6 +94,7 @@ class DeliverySettings:
     hard_bounce_limit: int = 1
     lease_seconds: float = 120.0
     feedback_id: str = "{issue}:{variant}:digest"
+    special_use_domains: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,10 @@ class SmtpSettings:
     password_env: str = "DIGEST_SMTP_PASSWORD"
     timeout: float = 30.0
     verify_certificates: bool = True
+    ca_file: str = ""
+    ca_dir: str = ""
+    client_cert_file: str = ""
+    client_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ class DkimSettings:
     domain: str = ""
     key_file: str = ""
     key_env: str = "DIGEST_DKIM_KEY"
+    ed25519_selector: str = ""
+    ed25519_key_file: str = ""
+    ed25519_key_env: str = "DIGEST_DKIM_ED25519_KEY"
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ scheduler, the web preview and the tests all drive the same code.
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from digest.delivery.dkim import load_signer
 from digest.delivery.file import ConsoleTransport, FileTransport
 from digest.delivery.mime import ListHeaders, MessageFactory
 from digest.delivery.outbox import OutboxOptions, SendSummary, deliver
-from digest.delivery.smtp import SmtpOptions, SmtpTransport
+from digest.delivery.smtp import SmtpOptions, SmtpTransport, TlsFiles, tls_context
 from digest.delivery.transport import Transport
 from digest.entries import gather_entries
 from digest.errors import ConfigError, DigestError
@@ -129,6 +130,7 @@ class Edition:
                 variant,
                 self.settings.newsletter,
                 self.settings.build.templates_dir,
+                view_online=self.settings.serve.archive,  # no archive, no link to it
             )
         return self._compiled[variant]
 
@@ -231,7 +233,21 @@ def make_signer(settings: Settings) -> Signer:
     return Signer(secret_key(settings))
 
 
-def make_transport(settings: Settings) -> Transport:
+def make_tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of [smtp] (private CA, client certificate), or None without TLS.
+    Raises ConfigError naming the key and file when one cannot be used."""
+    smtp = settings.smtp
+    if settings.delivery.transport != "smtp" or smtp.security == "none":
+        return None
+    return tls_context(
+        TlsFiles(
+            settings.path, smtp.verify_certificates, smtp.ca_file, smtp.ca_dir,
+            smtp.client_cert_file, smtp.client_key_file,
+        )
+    )  # fmt: skip
+
+
+def make_transport(settings: Settings, context: ssl.SSLContext | None = None) -> Transport:
     kind = settings.delivery.transport
     if kind == "file":
         return FileTransport(settings.delivery.outbox_dir)
@@ -247,7 +263,8 @@ def make_transport(settings: Settings) -> Transport:
             password=settings.secret(smtp.password_env),
             timeout=smtp.timeout,
             verify_certificates=smtp.verify_certificates,
-        )
+        ),
+        context or make_tls_context(settings),
     )
 
 
@@ -265,12 +282,18 @@ class SendEdges:
 
 
 def send_edges(settings: Settings, transport: Transport | None = None) -> SendEdges:
-    """The configured edges; a given `transport` is the only connection (tests, proofs)."""
+    """The configured edges; a given `transport` is the only connection (tests, proofs).
+
+    The DKIM keys and the TLS files are loaded here, once, so a bad one stops the send
+    before anyone is mailed; every connection shares the one TLS context."""
     signer = load_signer(settings)
+    context = make_tls_context(settings)
     return SendEdges(
-        transport=transport if transport is not None else make_transport(settings),
+        transport=transport if transport is not None else make_transport(settings, context),
         options=OutboxOptions.from_settings(settings.delivery),
-        transport_factory=(lambda: make_transport(settings)) if transport is None else None,
+        transport_factory=(
+            (lambda: make_transport(settings, context)) if transport is None else None
+        ),
         sign=signer.sign if signer is not None else None,
     )
 
@@ -417,16 +440,16 @@ def send(
                 return None
             edition.factory(variant)
             copies.keep(variant)  # before its first message: the link must work
-        message = edition.message_for(subscriber, variant)
-        return sign(message) if sign is not None else message
+        return edition.message_for(subscriber, variant)  # deliver() signs it
 
     transports = [transport]
     try:
         if transport_factory is not None:
             transports += [transport_factory() for _ in range(options.connections - 1)]
         deliver(
-            store, issue.key, make, transports, options, summary, on_progress=on_sent, halt=halt
-        )
+            store, issue.key, make, transports, options, summary,
+            on_progress=on_sent, halt=halt, sign=sign,
+        )  # fmt: skip
     finally:
         for each in transports:
             each.close()

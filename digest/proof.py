@@ -16,7 +16,7 @@ from digest.subscribers import normalize_address
 
 def send_proof(edition: Edition, transport: Transport, address: str, variant: Variant) -> Message:
     try:
-        email = normalize_address(address)
+        email = normalize_address(address, edition.settings.delivery.special_use_domains)
     except ValueError as exc:
         raise DigestError(f"--test-to {address!r}: {exc}") from None
     if not edition.has_content(variant):

@@ -18,11 +18,13 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from digest.errors import SubscriberError
@@ -54,6 +56,8 @@ class Vocabulary:
     theme_ids: frozenset[str]
     languages: tuple[str, ...]
     default_language: str
+    special_use_domains: bool = False
+    """Accept addresses at special-use domains ([delivery] special_use_domains)."""
 
 
 @dataclass(frozen=True)
@@ -75,19 +79,47 @@ class ParsedCsv:
         raise SubscriberError("\n".join(shown))
 
 
-def normalize_address(address: str) -> str:
+NEVER_DELIVERABLE = ("arpa", "invalid", "onion")
+"""Special-use names refused even with [delivery] special_use_domains: no mail server
+answers for them on any network."""
+_SPECIAL_USE_LOCK = threading.Lock()
+
+
+def normalize_address(address: str, special_use: bool = False) -> str:
     """The address as email-validator normalizes it, in ASCII (an internationalized
     domain as IDNA): the mailer does not use SMTPUTF8, so a non-ASCII local part is
-    refused here rather than failing a send. Raises ValueError when invalid."""
+    refused here rather than failing a send. Raises ValueError when invalid.
+
+    Special-use and reserved domains (`.test`, `.local`, `.localhost`, ...) are refused,
+    as email-validator does by default, unless `special_use` ([delivery]
+    special_use_domains, for lab and intranet lists). email-validator reads its module
+    list SPECIAL_USE_DOMAIN_NAMES on each call (its documented knob), so the list is
+    swapped for the call under a lock, never left changed for other callers.
+    """
     if any(c in address for c in "\r\n"):
         raise ValueError("address contains a line break")
     if not address.strip():
         raise ValueError("address is empty")
     try:
-        valid = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
+        with _SPECIAL_USE_LOCK:
+            default = email_validator.SPECIAL_USE_DOMAIN_NAMES
+            if special_use:
+                email_validator.SPECIAL_USE_DOMAIN_NAMES = [
+                    d for d in default if d in NEVER_DELIVERABLE
+                ]
+            try:
+                valid = validate_email(
+                    address.strip(), check_deliverability=False, allow_smtputf8=False,
+                    test_environment=special_use,
+                )  # fmt: skip
+            finally:
+                email_validator.SPECIAL_USE_DOMAIN_NAMES = default
         return valid.ascii_email or valid.normalized
     except EmailNotValidError as exc:
-        raise ValueError(f"invalid address {address.strip()!r}: {exc}") from None
+        hint = "" if special_use or "special-use" not in str(exc) else (
+            " (set [delivery] special_use_domains = true to accept lab and intranet domains)"
+        )  # fmt: skip
+        raise ValueError(f"invalid address {address.strip()!r}: {exc}{hint}") from None
 
 
 def parse_themes(value: str, theme_ids: Iterable[str]) -> frozenset[str]:
@@ -320,7 +352,7 @@ def _depth(value: Any) -> int:
 
 
 def _digest_row(row: dict[str, str], vocabulary: Vocabulary) -> SubscriberRecord:
-    email = normalize_address(row.get("email", ""))
+    email = normalize_address(row.get("email", ""), vocabulary.special_use_domains)
     language = check_language(row.get("language", ""), vocabulary)
     themes = parse_themes(row.get("themes", ""), vocabulary.theme_ids)
     status = row.get("status", "").strip() or None
@@ -340,7 +372,7 @@ def _digest_row(row: dict[str, str], vocabulary: Vocabulary) -> SubscriberRecord
 
 
 def _listmonk_row(row: dict[str, str], vocabulary: Vocabulary) -> SubscriberRecord:
-    email = normalize_address(row.get("email", ""))
+    email = normalize_address(row.get("email", ""), vocabulary.special_use_domains)
     attributes = _json_attributes(row.get("attributes", ""))
     raw_status = row.get("status", "").strip().lower()
     if raw_status and raw_status not in _LISTMONK_STATUS:
@@ -365,7 +397,7 @@ def _listmonk_row(row: dict[str, str], vocabulary: Vocabulary) -> SubscriberReco
 
 
 def _mailchimp_row(row: dict[str, str], vocabulary: Vocabulary) -> SubscriberRecord:
-    email = normalize_address(row.get("email address", ""))
+    email = normalize_address(row.get("email address", ""), vocabulary.special_use_domains)
     name = _name(f"{row.get('first name', '')} {row.get('last name', '')}")
     language = check_language(row.get("language", ""), vocabulary)
     unsubscribed = _timestamp("UNSUB_TIME", row.get("unsub_time", ""))

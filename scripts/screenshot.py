@@ -1,14 +1,16 @@
-"""Regenerate docs/digest.png: the sample issue as a reader sees it, in headless Chromium.
+"""Regenerate docs/digest.png: the sample issue in light and dark mode, side by side.
 
 Run `make screenshot` (or `.venv/bin/python scripts/screenshot.py`) from the repository
-root; it renders the sample week from briefings/ with config.toml, so the picture in the
-README always shows the current templates.
+root; it renders the sample week from briefings/ with config.toml in headless Chromium,
+once with `prefers-color-scheme: light` and once with `dark`, and puts the two
+pictures next to each other in one, so the README always shows the current templates.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import base64
 import sys
 from pathlib import Path
 
@@ -42,8 +44,25 @@ def main() -> None:
     args = parser.parse_args()
     html = sample_html(args.config, args.language)
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": args.width, "height": 900})
-        page.set_content(html, wait_until="load")
+        shots = []
+        for scheme in ("light", "dark"):
+            page = browser.new_page(
+                viewport={"width": args.width, "height": 900}, color_scheme=scheme
+            )
+            page.set_content(html, wait_until="load")
+            shots.append(page.screenshot(full_page=True))
+            page.close()
+        # Put the two pictures next to each other in a page of their own.
+        images = "".join(
+            f'<img src="data:image/png;base64,{base64.b64encode(shot).decode()}"'
+            ' style="display:block">'
+            for shot in shots
+        )
+        page = browser.new_page(viewport={"width": args.width * 2, "height": 900})
+        page.set_content(
+            f'<body style="margin:0;display:flex;align-items:flex-start">{images}</body>',
+            wait_until="load",
+        )
         page.screenshot(path=str(args.out), full_page=True)
     print(f"wrote {args.out}")
 

@@ -69,6 +69,16 @@ def test_archive_can_be_turned_off(project: Project) -> None:
     settings = project.settings(DIGEST_SERVE_ARCHIVE="false")
     with running(create_app(settings)) as base:
         assert Browser(base).get("/archive").status == 404
+    _send_sample_week(project, {"DIGEST_SERVE_ARCHIVE": "false"})
+    emails = list(settings.delivery.outbox_dir.glob("*.eml"))
+    assert emails
+    for path in emails:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        for kind in ("plain", "html"):
+            part = message.get_body((kind,))
+            assert part is not None
+            assert "/archive/" not in part.get_content()  # no "view online" link to nowhere
 
 
 def test_an_archived_issue_keeps_its_feed_items(project: Project) -> None:
@@ -165,7 +175,7 @@ def test_the_feed_carries_summaries_and_pages_link_the_feed(project: Project) ->
         assert summary is not None and "Hybrid threats" in (summary.text or "")
         hreflangs = {link.get("hreflang") for link in entry.findall(f"{ATOM}link")}
         assert {"fr", "en"} <= hreflangs
-        for path in ("/archive", "/subscribe"):
+        for path in ("/archive", "/subscribe", "/archive/2025-W49", "/archive/2025-W49/fr/all"):
             page = visitor.get(path).body
             assert 'rel="alternate" type="application/atom+xml"' in page, path
 

@@ -8,7 +8,9 @@ import collections
 import json
 from pathlib import Path
 
-from bench import chaos, report
+import pytest
+
+from bench import chaos, relay, report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -25,7 +27,7 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
                     "## Per-subscriber message cost", "## Send throughput against a local sink",
                     "## Peak memory against list size", "## Theme classifier on the labelled set",
                     "## Several senders, one outbox",
-                    "## Crash and fault run"):  # fmt: skip
+                    "## Crash and fault run", "## HTML size of a full week"):  # fmt: skip
         assert heading in text
     assert "chaos: pasted run" in text  # make chaos's output lands on the page
     assert "Python 3." in text and "mjml-python" in text  # machine and versions printed
@@ -45,6 +47,17 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
         assert all(r["messages"] == report.TINY.senders_readers for r in several["runs"])
         assert "two senders / one sender on PostgreSQL" in text
     assert "| 5 |" in text and "| 10 |" in text  # one table row per entry count
+    assert [r["language"] for r in results["html_size"]] == ["fr", "en"]
+    assert "| fr | 5 |" in text and "KB per entry" in text
+    assert "## Through a real relay (Postfix, STARTTLS + AUTH)" in text
+    if "skipped" in results["relay"]:  # not root, or no Postfix: the page says why
+        assert f"Skipped in this run: {results['relay']['skipped']}" in text
+    else:
+        cells = {(r["dkim"], r["connections"]) for r in results["relay"]["rows"]}
+        assert cells == {(False, 1), (False, 4), (True, 1), (True, 4)}
+        assert all(r["ours_per_s"] > 0 and r["bare_per_s"] > 0 for r in results["relay"]["rows"])
+        assert [c["connections"] for c in results["relay"]["ceiling"]] == [1, 4]
+        assert "| digest DKIM on / DKIM off |" in text
     assert results["themes"]["evaluations"][0]["name"] == "all"  # the labelled set, measured
     assert "| holdout |" in text and "| spending |" in text
 
@@ -79,3 +92,30 @@ def test_chaos_report_flags_a_missing_address_and_extra_duplicates() -> None:
     handler.accepted[deliverable[0]] = 0  # never received: missing
     assert not outcome().ok
     assert "missing: 1" in "\n".join(outcome().lines)
+
+
+def test_relay_section_is_skipped_with_the_reason_when_postfix_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = tmp_path / "postfix-lab.sh"
+    failing.write_text(
+        '[ "$1" = down ] && exit 0; echo "postfix-lab: no postfix here" >&2; exit 1\n'
+    )
+    monkeypatch.setattr(relay, "SCRIPT", failing)
+    monkeypatch.setattr(relay.os, "geteuid", lambda: 0)
+    result = relay.measure(5, 1, log=lambda _line: None, port=0)
+    assert result == {"skipped": "Postfix could not be set up: postfix-lab: no postfix here"}
+    assert report.relay_section(result)[-2] == f"Skipped in this run: {result['skipped']}."
+
+
+def test_readme_headlines_come_from_the_results(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{report.README_START}\n- typed by hand\n{report.README_END}\nend\n")
+    results = json.loads((report.PAGE.parent / "performance" / "results.json").read_text())
+    assert report.rewrite_readme(readme, results)
+    text = readme.read_text()
+    assert "typed by hand" not in text and text.endswith(f"{report.README_END}\nend\n")
+    for line in report.headlines(results):
+        assert f"- {line}\n" in text
+    (tmp_path / "other.md").write_text("no markers\n")
+    assert not report.rewrite_readme(tmp_path / "other.md", results)

@@ -126,9 +126,22 @@ def test_invalid_subscriber_rows_are_all_reported_and_nothing_imported(project: 
 
 
 def test_week_without_entries_is_a_clean_error(project: Project) -> None:
-    result = run(project, "build", "--date", "2024-01-10")
-    _assert_clean_failure(result, "no entries dated in week 2024-W02")
+    result = run(project, "build", "--date", "2026-01-07")
+    _assert_clean_failure(result, "no entries dated in week 2026-W02")
     assert not (project.root / "build").exists()
+
+
+@pytest.mark.parametrize("command", [("build",), ("send",), ("send", "--dry-run")])
+def test_a_week_before_volume_one_is_refused_in_one_line(
+    project: Project, command: tuple[str, ...]
+) -> None:
+    project.write_entry(
+        "old.md", "---\ntitle: Avant le premier volume\ndate: 2024-12-04\n---\nTexte.\n"
+    )
+    result = run(project, *command, "--date", "2024-12-04")
+    _assert_clean_failure(result, "error: week 2024-W49 is before volume 1", "first_year is 2025")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Vol. 0" not in result.output
 
 
 def test_bad_date_option(project: Project) -> None:

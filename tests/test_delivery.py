@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -156,7 +157,11 @@ def test_bodies_encoded_once_per_variant_decode_to_the_filled_templates(
     # Compile first: links carry a timestamp to the second, and the two signings below
     # must not straddle a slow compile.
     edition.compiled(pipeline.variant_of(reader, edition.settings))
-    message = edition.message_for(reader)
+    for _ in range(5):  # ... and on a loaded machine they still can: take a pair from one second
+        second = int(time.time())
+        message, links = edition.message_for(reader), edition.links(reader)
+        if int(time.time()) == second:
+            break
     head, body = message.data.split(b"\r\n\r\n", 1)
     assert max(len(line) for line in head.split(b"\r\n")) <= 998
     assert max(len(line) for line in body.split(b"\r\n")) <= 76
@@ -164,7 +169,6 @@ def test_bodies_encoded_once_per_variant_decode_to_the_filled_templates(
     parsed = message_from_bytes(message.data, policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     variant = pipeline.variant_of(reader, edition.settings)
-    links = edition.links(reader)
     values = {"name": reader.name, **links}
     compiled = edition.compiled(variant)
     for kind, skeleton in (("plain", compiled.text), ("html", compiled.html)):

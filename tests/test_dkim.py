@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import random
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from dkim.canonicalization import CanonicalizationPolicy
 
 from digest import pipeline
-from digest.delivery.dkim import load_signer, verify
+from digest.delivery.dkim import (
+    DkimSigner,
+    load_signer,
+    public_record,
+    relaxed_body,
+    rsa_key,
+    verify,
+)
+from digest.delivery.dkim import ed25519_key as ed25519_key_of
+from digest.delivery.outbox import GIL_TURN
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import ConfigError
-from digest.models import Subscriber
+from digest.models import Message, Subscriber
 from digest.store import Store
 from tests.conftest import Project, SmtpServer
 from tests.test_delivery import FAST, setup
@@ -91,3 +104,120 @@ def test_bad_dkim_settings_are_named(project: Project, tmp_path: Path) -> None:
         load_signer(project.settings(**env, DIGEST_DKIM_KEY_FILE=str(tmp_path / "none.pem")))
     with pytest.raises(ConfigError, match=r"\[dkim\] selector and domain: set both"):
         project.settings(DIGEST_DKIM_SELECTOR="s")
+
+
+# -- the OpenSSL-backed signer: byte-for-byte what dkimpy verifies ---------------------
+
+
+@pytest.fixture(scope="module")
+def ed25519_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    key = tmp_path_factory.mktemp("ed") / "ed25519.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)],
+                   check=True, capture_output=True)  # fmt: skip
+    return key
+
+
+def both_keys(project: Project, rsa_key: Path, ed_key: Path) -> dict[str, str]:
+    return {"DIGEST_DKIM_SELECTOR": "r", "DIGEST_DKIM_DOMAIN": "example.org",
+            "DIGEST_DKIM_KEY_FILE": str(rsa_key), "DIGEST_DKIM_ED25519_SELECTOR": "e",
+            "DIGEST_DKIM_ED25519_KEY_FILE": str(ed_key)}  # fmt: skip
+
+
+def test_rsa_and_ed25519_signatures_verify_over_every_sample_message(
+    project: Project, smtp_server: SmtpServer, dkim_key: tuple[Path, bytes], ed25519_key: Path
+) -> None:
+    key, _ = dkim_key
+    signer = load_signer(project.settings(**both_keys(project, key, ed25519_key)))
+    assert signer is not None
+    edition, store = setup(project)
+    transport = SmtpTransport(SmtpOptions(smtp_server.host, smtp_server.port, "none"))
+    options = dataclasses.replace(FAST, connections=3)
+    pipeline.send(edition, store, transport, options=options, sign=signer.sign,
+                  transport_factory=lambda: SmtpTransport(transport.options))  # fmt: skip
+    dns = {b"r._domainkey.example.org": public_record(key.read_bytes()),
+           b"e._domainkey.example.org": public_record(ed25519_key.read_bytes())}  # fmt: skip
+    assert dns[b"e._domainkey.example.org"].startswith(b"v=DKIM1; k=ed25519; p=")
+    received = smtp_server.handler.received
+    assert len(received) == 7
+    for message in received:
+        assert message.data.startswith(b"DKIM-Signature: v=1; a=rsa-sha256;")
+        signatures = message.message.get_all("DKIM-Signature")
+        assert [s.split("a=")[1].split(";")[0] for s in signatures] == [
+            "rsa-sha256", "ed25519-sha256"
+        ]  # fmt: skip
+        assert verify(message.data, dns, 0) and verify(message.data, dns, 1)
+        for signature in signatures:
+            signed = signature.replace(" ", "").split("h=")[1].split(";")[0].split(":")
+            assert "list-unsubscribe-post" in signed
+    tampered = received[0].data.replace(b"One-Click", b"One-Clack")
+    assert not verify(tampered, dns, 0) and not verify(tampered, dns, 1)
+
+
+HEADERS = [
+    b"From: Digest <digest@example.org>",
+    b"To: =?utf-8?q?Am=C3=A9lie?= <amelie@example.org>",
+    b"Subject:   Weekly\t digest\r\n  n\xc2\xb0 49",
+    b"Date: Mon, 08 Dec 2025 06:00:00 +0000",
+    b"Message-ID: <2025-W49.4.x@example.org>",
+    b"List-Unsubscribe: <https://example.org/u/abc>,\r\n <mailto:unsubscribe@example.org>",
+    b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    b"MIME-Version: 1.0",
+    b"Content-Type: text/plain; charset=utf-8",
+    b"X-Extra: not signed",
+]
+
+
+def test_signatures_verify_over_header_orders_and_awkward_bodies(
+    dkim_key: tuple[Path, bytes], ed25519_key: Path
+) -> None:
+    key, _ = dkim_key
+    signer = DkimSigner(
+        "example.org",
+        [rsa_key(b"r", key.read_bytes()), ed25519_key_of(b"e", ed25519_key.read_bytes())],
+    )
+    dns = {b"r._domainkey.example.org": public_record(key.read_bytes()),
+           b"e._domainkey.example.org": public_record(ed25519_key.read_bytes())}  # fmt: skip
+    rng = random.Random(13)
+    for case in range(60):
+        headers = HEADERS[:]
+        rng.shuffle(headers)
+        body = random_body(rng)
+        data = b"\r\n".join(headers) + b"\r\n\r\n" + body
+        signed = signer.sign(Message("a@example.org", "b@example.org", "<x>", data)).data
+        assert verify(signed, dns, 0), (case, data)
+        assert verify(signed, dns, 1), (case, data)
+
+
+def random_body(rng: random.Random) -> bytes:
+    pieces = [b"word", b" ", b"  ", b"\t", b" \t ", b"\r\n", b"\r\n\r\n", b"=20", b".", b"\xc3\xa9"]
+    body = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 400)))
+    return body + rng.choice([b"", b"\r\n", b"\r\n\r\n\r\n", b"  \r\n"])
+
+
+def test_fast_relaxed_body_matches_dkimpy() -> None:
+    rng = random.Random(8463)
+    policy = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+    bodies = [b"", b"\r\n", b"\r\n\r\n", b" ", b"a \r\n", b"a" + b" " * 37 + b"b\r\n"]
+    bodies += [random_body(rng) for _ in range(500)]
+    for body in bodies:
+        assert relaxed_body(body) == policy.canonicalize_body(body), body
+
+
+def test_the_send_shortens_gil_turns_and_restores_them(project: Project) -> None:
+    # The builder thread gives up the GIL for each RSA signature; with Python's 5 ms turns
+    # it waited that long to get it back. The send shortens them, and only for itself.
+    seen: list[float] = []
+
+    class Recording:
+        def send(self, message: Message) -> str:
+            seen.append(sys.getswitchinterval())
+            return "250 ok"
+
+        def close(self) -> None:
+            pass
+
+    before = sys.getswitchinterval()
+    edition, store = setup(project)
+    pipeline.send(edition, store, Recording(), options=FAST)
+    assert len(seen) == 7 and max(seen) <= GIL_TURN < before
+    assert sys.getswitchinterval() == before

@@ -114,7 +114,7 @@ def test_header_injection_is_refused(project: Project) -> None:
 
 def test_size_guard_stops_a_huge_issue(project: Project) -> None:
     body = ("Une phrase assez longue pour remplir le résumé de cette entrée. " * 5) + "\n"
-    for n in range(150):
+    for n in range(300):
         project.write_entry(
             f"filler-{n}.md",
             f"---\ntitle: Entrée de remplissage numéro {n} sur les drones\ndate: 2025-12-02\n"

@@ -39,9 +39,11 @@ def test_confirmation_mail_comes_from_the_catalog(project: Project) -> None:
     url = "http://127.0.0.1:8025/confirm/TOKEN"
     mail = parsed(subscription_mail(project.settings(), reader, "confirm", url, NOW).data)
     assert mail["Subject"] == "Confirmez donc à Brief OTAN & Europe"
+    assert mail["Content-Language"] == "fr"  # kept: set after set_content()
     body = mail.get_content()
     assert url in body and "dans les 48 heures" in body
     english = Subscriber(email="jo@example.org", name="", language="en", themes=frozenset(), id=2)
     known = parsed(subscription_mail(project.settings(), english, "known", url, NOW).data)
     assert known["Subject"] == "Your subscription to Brief OTAN & Europe"
+    assert known["Content-Language"] == "en"
     assert "This address already receives Brief OTAN & Europe." in known.get_content()

@@ -168,7 +168,14 @@ def test_data_download_and_erasure(project: Project) -> None:
         assert mine["email"] == "me@example.org" and mine["consent_source"] == "cli"
         assert [d["issue_key"] for d in mine["deliveries"]] == ["2025-W49"]
         page = visitor.get(f"/preferences/{token}")
-        erased = visitor.post(f"/preferences/{token}/erase", {"csrf_token": page.csrf()})
+        asked = visitor.post(f"/preferences/{token}/erase", {"csrf_token": page.csrf()})
+        assert asked.status == 200 and "Effacer votre abonnement ?" in asked.body
+        assert 'name="confirmed" value="yes"' in asked.body and 'class="danger"' in asked.body
+        with Store(settings.store.path) as store:  # only asked: nothing erased yet
+            assert store.record_by_email("me@example.org") is not None
+        erased = visitor.post(
+            f"/preferences/{token}/erase", {"csrf_token": asked.csrf(), "confirmed": "yes"}
+        )
         assert erased.status == 200 and "Effacé" in erased.body  # in their language
         assert status_of(project, "me@example.org") is None
         assert visitor.get(f"/preferences/{token}").status == 404

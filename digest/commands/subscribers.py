@@ -29,12 +29,15 @@ from digest.subscribers import (
 
 def vocabulary(settings: Settings) -> Vocabulary:
     news = settings.newsletter
-    return Vocabulary(frozenset(t.id for t in settings.themes), news.languages, news.language)
+    return Vocabulary(
+        frozenset(t.id for t in settings.themes), news.languages, news.language,
+        settings.delivery.special_use_domains,
+    )  # fmt: skip
 
 
 def _find(store: Store, email: str) -> SubscriberRecord:
     try:
-        address = normalize_address(email)
+        address = normalize_address(email, special_use=True)  # a lookup admits nobody
     except ValueError as exc:
         raise SubscriberError(f"{email!r}: {exc}") from None
     found = store.record_by_email(address)
@@ -148,7 +151,7 @@ def add_subscriber(email: str, name: str, language: str, themes: str, consent: s
     vocab = vocabulary(settings)
     try:
         subscriber = Subscriber(
-            normalize_address(email),
+            normalize_address(email, vocab.special_use_domains),
             " ".join(name.split()),
             check_language(language, vocab),
             parse_themes(themes, vocab.theme_ids),

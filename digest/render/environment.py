@@ -8,6 +8,7 @@ like `{{ 7*7 }}` shows literally and can never look like an unrendered template 
 from __future__ import annotations
 
 import gettext
+import re
 import textwrap
 from functools import lru_cache
 from pathlib import Path
@@ -21,26 +22,50 @@ from digest.render.i18n import translations
 TEXT_WIDTH = 72
 
 
+_BEFORE = re.compile(r" (?=[?!:;»%])")
+_AFTER = re.compile(r"(?<=«) ")
+"""A space before `?`, `!`, `:`, `;`, `»`, `%` or after `«`: French sets these off,
+and a line must not start (or end) with them."""
+
+
 def _finalize_html(value: Any) -> Any:
     if isinstance(value, Markup) or value is None:
         return value
-    return Markup(str(escape(value)).replace("{", "&#123;").replace("}", "&#125;"))
+    text = str(escape(value)).replace("{", "&#123;").replace("}", "&#125;")
+    # French spaced punctuation stays with its word when the browser wraps the line.
+    return Markup(_AFTER.sub("\u00a0", _BEFORE.sub("\u00a0", text)))
 
 
-def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
-    """Wrap at `width` columns without breaking URLs or long words."""
+_GLUE = "\ue000"
+"""Stands for a space that must not break while wrapping; back to a space after."""
+_BREAKABLE = re.compile(r"[ \t\n\r\f\v]+")
+"""Only ASCII whitespace breaks: a non-breaking space in the text stays unbroken."""
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "", first: str | None = None) -> str:
+    """Wrap at `width` columns without breaking URLs or long words.
+
+    A word longer than the line (a URL) gets a line of its own. Punctuation that French
+    sets off with a space (`?`, `!`, `:`, `;`, `»`, and `«` before its word) stays on the
+    line of its word, so no line starts with a lone `?`. `first` replaces `indent` on the
+    first line (a bullet: `first="* "`, `indent="  "`).
+    """
     paragraphs = [p for p in str(text).split("\n\n") if p.strip()]
-    return "\n\n".join(
-        textwrap.fill(
-            " ".join(p.split()),
+    wrapped = []
+    for number, paragraph in enumerate(paragraphs):
+        flat = _BREAKABLE.sub(" ", paragraph).strip()
+        flat = _AFTER.sub(_GLUE, _BEFORE.sub(_GLUE, flat))
+        lead = first if first is not None and number == 0 else indent
+        filled = textwrap.fill(
+            flat,
             width=width,
-            initial_indent=indent,
+            initial_indent=lead,
             subsequent_indent=indent,
             break_long_words=False,
             break_on_hyphens=False,
         )
-        for p in paragraphs
-    )
+        wrapped.append(filled.replace(_GLUE, " "))
+    return "\n\n".join(wrapped)
 
 
 def make_environment(templates_dir: Path, language: str, *, html: bool) -> Environment:

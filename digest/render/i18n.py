@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import io
+import re
 from functools import cache
 from pathlib import Path
 
@@ -55,9 +56,27 @@ def _load(po: Path, language: str, mtime: int) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def long_date(day: dt.date, language: str) -> str:
-    """E.g. '1 décembre 2025' / 'December 1, 2025'."""
-    return format_date(day, format="long", locale=_locale(language))
+ORDINAL_DAY = "ordinal day"
+"""Context of the catalog entry that writes an ordinal day of CLDR category "one"
+(French: `%(day)ser`, "1er décembre"). A language without it writes the bare number."""
+_DAY = re.compile(r"(?<![0-9])([0-9]{1,2})(?![0-9])")
+
+
+def long_date(day: dt.date, language: str, locale_dir: Path | None) -> str:
+    """E.g. '1er décembre 2025' / 'December 1, 2025'.
+
+    Babel gives the long date and the day's CLDR ordinal category; where the language's
+    catalog (`messages`, context "ordinal day") writes that category as an ordinal, the
+    day number becomes one. No CLDR date pattern carries ordinals.
+    """
+    locale = _locale(language)
+    text = format_date(day, format="long", locale=locale)
+    if locale_dir is None or locale.ordinal_form(day.day) != "one":
+        return text
+    pattern = translations(locale_dir, language).pgettext(ORDINAL_DAY, "%(day)s")
+    if pattern == "%(day)s":
+        return text
+    return _DAY.sub(lambda m: pattern % {"day": m.group(1)}, text, count=1)
 
 
 def _locale(language: str) -> Locale:
@@ -65,6 +84,15 @@ def _locale(language: str) -> Locale:
         return Locale.parse(language)
     except (UnknownLocaleError, ValueError):
         raise RenderError(f"unknown language {language!r}") from None
+
+
+def language_name(language: str) -> str:
+    """A language's name as its speakers write it, for menus: "Français", "English"."""
+    try:
+        name = Locale.parse(language).get_display_name(language) or language
+    except (UnknownLocaleError, ValueError):
+        return language
+    return name[:1].upper() + name[1:]
 
 
 def reader_name(locale_dir: Path, language: str) -> str:

@@ -14,6 +14,7 @@ from digest.config import NewsletterSettings
 from digest.errors import RenderError
 from digest.highlights import highlights as find_highlights
 from digest.models import Entry, Issue, Section, Variant
+from digest.render.colours import DARK_CARD, theme_colours
 from digest.render.environment import make_environment
 from digest.render.i18n import long_date
 from digest.render.mjml import compile_mjml
@@ -70,17 +71,19 @@ def render_variant(
     templates_dir: Path,
     *,
     archive: bool = False,
+    view_online: bool = True,
 ) -> CompiledVariant:
     """Render and compile one variant; raise RenderError if a guard trips.
 
     `archive` renders the web copy of the same content: an archive header (issue, date,
     links to the archive and to subscribe) instead of the "view online" link and the
-    subscriber footer.
+    subscriber footer. `view_online` false leaves the link out (the archive is off).
     """
     sections = sections_for(issue, variant.themes)
     language = variant.language
     slot = SlotMarkers()
     base = newsletter.base_url.rstrip("/")
+    locale_dir = templates_dir / "locale"
     # Picked among this reader's sections: a one-theme reader still gets figures, and
     # never one from a section they did not choose.
     picked = find_highlights(replace(issue, sections=sections), language=language)
@@ -93,16 +96,18 @@ def render_variant(
         "language": language,
         "sections": sections,
         "entry_count": sum(len(s.entries) for s in sections),
-        "issue_date": long_date(issue.start, language),
-        "issue_end": long_date(issue.end, language),
+        "issue_date": long_date(issue.start, language, locale_dir),
+        "issue_end": long_date(issue.end, language, locale_dir),
         "slot": slot,
         "summary": _summaries(issue),
         "reading_minutes": reading_minutes,
-        "long_date": lambda d: long_date(d, language),
+        "long_date": lambda d: long_date(d, language, locale_dir),
         "theme_title": lambda s: s.theme.title(language),
         "foreign": lambda e: _foreign(e, language),
+        "theme_colours": {s.theme.id: theme_colours(s.theme.colour) for s in sections},
+        "dark_card": DARK_CARD,
         "archive": archive,
-        "view_online_url": base + archive_path(issue.key, variant),
+        "view_online_url": base + archive_path(issue.key, variant) if view_online else "",
         "archive_url": f"{base}/archive",
         "subscribe_url": f"{base}/subscribe",
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
 from digest.errors import DeliveryError
 from digest.store import SubscriberRecord
@@ -36,39 +36,46 @@ def _own(token: str) -> SubscriberRecord:
     return context.subscriber_for("preferences", token, _account_max_age())
 
 
-def _preferences_page(token: str, saved: bool = False) -> str:
+def _preferences_page(
+    token: str, saved: bool = False, error: str = "", language: str = ""
+) -> str | tuple[str, int]:
+    """The preferences form; with `error`, the refused choice stays as the reader left
+    it (no theme ticked, their language) and the page says why, with status 400."""
     record = _own(token)
     settings = context.settings()
     sub = record.subscriber
-    return render_template(
+    page = render_template(
         "preferences.html",
         record=record,
         token=token,
         saved=saved,
+        error=error,
         themes=settings.themes,
         languages=settings.newsletter.languages,
-        chosen=sub.themes or frozenset(t.id for t in settings.themes),
-        language=sub.language or settings.newsletter.language,
+        chosen=frozenset() if error else sub.themes or frozenset(t.id for t in settings.themes),
+        language=language or sub.language or settings.newsletter.language,
     )
+    return (page, 400) if error else page
 
 
 @blueprint.get("/preferences/<token>")
-def preferences(token: str) -> str:
+def preferences(token: str) -> str | tuple[str, int]:
     return _preferences_page(token)
 
 
 @blueprint.post("/preferences/<token>")
-def save_preferences(token: str) -> str:
+def save_preferences(token: str) -> str | tuple[str, int]:
     check_csrf()
     record = _own(token)
     settings = context.settings()
     known = {theme.id for theme in settings.themes}
     themes = frozenset(i for i in request.form.getlist("themes") if i in known)
-    if not themes:
-        context.fail(400, "Pick a theme", "Choose at least one theme, or unsubscribe.")
     language = request.form.get("language", "")
     if language not in settings.newsletter.languages:
         context.fail(400, "Unknown language", "Choose one of the languages offered.")
+    if not themes:
+        message = t("Choose at least one theme, or unsubscribe below.")
+        return _preferences_page(token, error=message, language=language)
     context.store().set_preferences(
         record.subscriber.id, language, frozenset() if themes == known else themes
     )
@@ -88,10 +95,33 @@ def download_data(token: str) -> Response:
     )
 
 
+def _ask_first(token: str, title: str, text: str, button: str) -> str | None:
+    """A page asking to confirm a change that cannot be undone, or None once the reader
+    confirmed it (`confirmed=yes`, posted by that page's own button)."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    return render_template(
+        "confirm_action.html",
+        title=t(title),
+        text=t(text),
+        button=t(button),
+        back=url_for("account.preferences", token=token),
+    )
+
+
 @blueprint.post("/preferences/<token>/erase")
 def erase(token: str) -> str:
     check_csrf()
     record = _own(token)
+    question = _ask_first(
+        token,
+        "Erase your subscription?",
+        "Your address, name and choices are deleted for good, and no issue will reach "
+        "you. This cannot be undone.",
+        "Erase me for good",
+    )
+    if question is not None:
+        return question
     context.store().erase(record.subscriber.id)
     return render_template(
         "message.html",
@@ -104,6 +134,14 @@ def erase(token: str) -> str:
 def unsubscribe_from_preferences(token: str) -> str:
     check_csrf()
     record = _own(token)
+    question = _ask_first(
+        token,
+        "Unsubscribe?",
+        "You will receive no more issues. You can subscribe again any time.",
+        "Yes, unsubscribe",
+    )
+    if question is not None:
+        return question
     context.store().unsubscribe(record.subscriber.id)
     return _unsubscribed()
 
@@ -148,7 +186,9 @@ def new_link() -> tuple[str, int]:
     if not limiter.allow_client(request.remote_addr or ""):
         context.fail(429, "Too many attempts", "Please wait a while before trying again.")
     try:
-        email = normalize_address(request.form.get("email", "")[:320])
+        email = normalize_address(
+            request.form.get("email", "")[:320], context.settings().delivery.special_use_domains
+        )
     except ValueError:
         page = render_template(
             "new_link.html", error=t("This does not look like an email address.")

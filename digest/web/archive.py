@@ -51,7 +51,9 @@ def _title(issue: SentIssue, language: str) -> str:
         "No. %(number)s, vol. %(volume)s — week of %(date)s",
         number=issue.number,
         volume=issue.volume,
-        date=long_date(week_start(issue.key), language),
+        date=long_date(
+            week_start(issue.key), language, context.settings().build.templates_dir / "locale"
+        ),
     )
 
 

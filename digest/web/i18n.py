@@ -5,10 +5,10 @@ LC_MESSAGES/web.po`); English needs none."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, render_template, request, url_for
 
 from digest.config import Settings
-from digest.render.i18n import translations
+from digest.render.i18n import language_name, translations
 
 DOMAIN = "web"
 
@@ -54,3 +54,18 @@ def install(app: Flask) -> None:
         gettext, ngettext, newstyle=True
     )
     app.jinja_env.globals["page_language"] = language
+    app.jinja_env.globals["language_name"] = language_name
+    app.register_error_handler(404, _not_found)
+
+
+def _not_found(_error: Exception) -> tuple[str, int]:
+    """Unknown addresses get a page in the visitor's language, in the site's style,
+    instead of the framework's bare English "Not Found"."""
+    page = render_template(
+        "message.html",
+        title=t("Page not found"),
+        text=t("There is nothing at this address."),
+        link=url_for("public.subscribe_form"),
+        link_text=t("Subscribe"),
+    )
+    return page, 404

@@ -64,8 +64,9 @@ def subscription_mail(
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid("subscribe", domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = subscriber.language
     msg.set_content(body)
+    # After set_content(), which drops every Content-* header set before it.
+    msg["Content-Language"] = subscriber.language
     return Message(
         sender=sender, recipient=subscriber.email, message_id=msg["Message-ID"], data=bytes(msg)
     )

@@ -33,11 +33,13 @@ def healthz() -> tuple[str, int, dict[str, str]]:
     return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
-def _form(error: str = "", status: int = 200, **values: object) -> tuple[str, int]:
+def _form(error: str = "", status: int = 200, field: str = "", **values: object) -> tuple[str, int]:
+    """The form; after a refusal, with what was typed and `field` marked as faulty."""
     settings = context.settings()
     page = render_template(
         "subscribe.html",
         error=error,
+        field=field,
         themes=settings.themes,
         languages=settings.newsletter.languages,
         default_language=i18n.language(),
@@ -85,10 +87,15 @@ def subscribe() -> tuple[str, int]:
     themes = frozenset(i for i in request.form.getlist("themes") if i in known)
     if themes == known:
         themes = frozenset()
+    typed = request.form.get("email", "")[:320]
     try:
-        email = normalize_address(request.form.get("email", "")[:320])
+        email = normalize_address(typed, settings.delivery.special_use_domains)
     except ValueError:
-        return _form(t("This does not look like an email address."), 400, name=name)
+        ticked = [i for i in request.form.getlist("themes") if i in known]
+        return _form(
+            t("This does not look like an email address."), 400, "email",
+            email=typed, name=name, language=language, themes=ticked,
+        )  # fmt: skip
     if not limiter.allow_mail(email):
         return done, 200  # a mail went to this address minutes ago: same answer, no mail
     record = context.store().add_pending(
