@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DATE ?= 2025-12-03
 
-.PHONY: demo test lint bench chaos screenshot preview clean
+.PHONY: demo test test-postgres lint bench chaos screenshot preview clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The whole suite again with every project's store on PostgreSQL (a throwaway cluster;
+# tests about the SQLite file itself are skipped). CI runs it after `make test`.
+test-postgres: $(STAMP)
+	DIGEST_TEST_STORE=postgresql $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import threading
@@ -27,13 +28,15 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 @dataclass
 class Project:
     root: Path
+    environ: dict[str, str] = field(default_factory=dict)
+    """Variables every settings() sees (the store password when on PostgreSQL)."""
 
     @property
     def config(self) -> Path:
         return self.root / "config.toml"
 
     def settings(self, **environ: str) -> Settings:
-        return load_settings(self.config, environ)
+        return load_settings(self.config, {**self.environ, **environ})
 
     def write_entry(self, name: str, text: str) -> Path:
         path = self.root / "briefings" / name
@@ -41,8 +44,16 @@ class Project:
         return path
 
 
+ON_POSTGRES = os.environ.get("DIGEST_TEST_STORE", "") == "postgresql"
+"""`DIGEST_TEST_STORE=postgresql pytest`: the whole suite with every project's store on
+PostgreSQL (a fresh database per test); tests about the SQLite file itself are marked
+`sqlite_only` and skipped then."""
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
+def project(
+    tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Project:
     """The repository's config and templates with the test briefings, in a temp folder."""
     root = tmp_path / "project"
     root.mkdir()
@@ -51,7 +62,25 @@ def project(tmp_path: Path) -> Project:
     shutil.copytree(FIXTURES / "briefings", root / "briefings")
     (root / "subscribers").mkdir()
     shutil.copy(REPO / "subscribers" / "sample.csv", root / "subscribers" / "sample.csv")
-    return Project(root)
+    if not ON_POSTGRES:
+        return Project(root)
+    database: PgDatabase = request.getfixturevalue("pg_database")
+    config = root / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    default = 'url = "sqlite:///subscribers/digest.db"'
+    assert default in text
+    config.write_text(text.replace(default, f'url = "{database.url}"'), encoding="utf-8")
+    monkeypatch.setenv("DIGEST_STORE_PASSWORD", database.password)  # CLI and subprocesses
+    return Project(root, {"DIGEST_STORE_PASSWORD": database.password})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="about the SQLite store itself (DIGEST_TEST_STORE=postgresql)")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page
 from digest import pipeline
 from digest.cli import cli
 from digest.models import Subscriber, Variant
-from digest.store import Store
+from digest.store import open_store
 from digest.web.app import create_app
 from digest.web.server import running
 from tests.browser import chromium, require_chromium
@@ -112,7 +112,7 @@ def _sent_issue_and_reader(project: Project) -> tuple[str, str]:
     assert runner.invoke(cli, [*config, "subscribers", "import", sample]).exit_code == 0
     assert runner.invoke(cli, [*config, "send", "--date", "2025-12-03"]).exit_code == 0
     settings = project.settings()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers([Subscriber("lea@example.org", "Léa", "fr", frozenset())], "t")
         record = store.record_by_email("lea@example.org")
     assert record is not None

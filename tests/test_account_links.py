@@ -13,7 +13,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from digest.models import Subscriber
-from digest.store import Store
+from digest.store import open_store
 from digest.tokens import Signer, secret_key
 from digest.web.app import create_app
 from digest.web.server import running
@@ -33,7 +33,7 @@ class Site:
     subscriber_id: int
 
     def status(self) -> str | None:
-        with Store(self.project.settings().store.path) as store:
+        with open_store(self.project.settings()) as store:
             found = store.record_by_email(ADDRESS)
         return found.status if found else None
 
@@ -52,7 +52,7 @@ class Site:
 @pytest.fixture
 def site(project: Project) -> Iterator[Site]:
     settings = project.settings()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers([Subscriber(ADDRESS, "Ana", "en", frozenset())], "t")
         found = store.record_by_email(ADDRESS)
     assert found is not None

@@ -19,7 +19,7 @@ from digest.delivery.bounces import parse, process
 from digest.delivery.file import FileTransport
 from digest.errors import SourceError
 from digest.models import Subscriber
-from digest.store import Store
+from digest.store import Store, open_store
 from tests.conftest import FIXTURES, Project
 from tests.test_delivery import FAST, setup
 
@@ -173,7 +173,7 @@ def test_a_mailto_unsubscribe_request_unsubscribes_its_reader(
     assert result.exit_code == 0, result.output
     assert f"{reader}: now unsubscribed" in result.output
     assert "1 unsubscribe request(s)" in result.output
-    with Store(project.settings().store.path) as again:
+    with open_store(project.settings()) as again:
         status = {s.email: s.status for s in again.subscribers()}
     assert status[reader] == "unsubscribed"
     assert sorted(status.values()).count("unsubscribed") == 1  # the forged token did nothing

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from digest.cli import cli
 from digest.consent import keeps_out, may_change_status, suppression_hash
 from digest.models import Subscriber
-from digest.store import Store, SubscriberRecord
+from digest.store import Store, SubscriberRecord, open_store
 from digest.web.app import create_app
 from digest.web.server import running
 from tests.conftest import Project
@@ -29,7 +29,7 @@ def run(project: Project, *args: str) -> Result:
 
 def stored(project: Project) -> tuple[str, str, str] | None:
     """(status, name, themes) of ADDRESS, None when no row."""
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         found = store.record_by_email(ADDRESS)
     if found is None:
         return None
@@ -38,7 +38,7 @@ def stored(project: Project) -> tuple[str, str, str] | None:
 
 def make(project: Project, status: str) -> None:
     """ADDRESS as a subscriber named Ana reading 'ukraine', in `status` ("erased": gone)."""
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         store.import_records(
             [SubscriberRecord(Subscriber(ADDRESS, "Ana", "en", frozenset({"ukraine"})), "active")]
         )
@@ -111,7 +111,7 @@ def test_subscribe_form_changes_nothing_until_the_owner_confirms(
         assert owner.post(confirm, {"csrf_token": page.csrf()}).status == 200
     state = stored(project)
     assert state is not None and state[0] == "active"
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         assert not store.is_suppressed(ADDRESS)
 
 
@@ -125,7 +125,7 @@ def test_a_comeback_link_cannot_undo_a_later_opt_out(project: Project) -> None:
         visitor.post("/subscribe", {"csrf_token": form.csrf(), "email": ADDRESS})
         [mail] = mails_to(project.root / "outbox", ADDRESS)
         confirm = path_of(link(text_of(mail), "confirm"))
-        with Store(project.settings().store.path) as store:
+        with open_store(project.settings()) as store:
             store.db.execute("UPDATE subscribers SET status = 'complained'")
         page = visitor.get("/subscribe")
         assert visitor.get(confirm).status == 400
@@ -135,8 +135,7 @@ def test_a_comeback_link_cannot_undo_a_later_opt_out(project: Project) -> None:
 
 def test_erased_address_is_kept_only_as_a_keyed_hash(project: Project, tmp_path: Path) -> None:
     make(project, "erased")
-    path = project.settings().store.path
-    with Store(path) as store:
+    with open_store(project.settings()) as store:
         assert store.is_suppressed(ADDRESS) and store.is_suppressed(ADDRESS.upper())
         [(digest, reason)] = store.db.execute("SELECT address_hash, reason FROM suppressions")
         key = store.db.execute("SELECT value FROM store_keys").fetchone()[0]

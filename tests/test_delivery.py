@@ -14,7 +14,7 @@ from digest.delivery.outbox import OutboxOptions
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import PermanentDeliveryError, TransientDeliveryError
 from digest.models import Message
-from digest.store import Store
+from digest.store import Store, open_store
 from digest.subscribers import read_csv
 from tests.conftest import Project, SmtpServer, free_port
 
@@ -26,7 +26,7 @@ def setup(project: Project) -> tuple[pipeline.Edition, Store]:
     settings = project.settings()
     issue = pipeline.assemble(settings, pipeline.read_entries(settings), dt.date(2025, 12, 3))
     edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
-    store = Store(settings.store.path)
+    store = open_store(settings)
     rows = read_csv(
         project.root / "subscribers" / "sample.csv",
         [t.id for t in settings.themes], settings.newsletter.languages, "fr",

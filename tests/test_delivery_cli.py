@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
-from digest.store import Store
+from digest.store import open_store
 from tests.conftest import Project, SmtpServer
 from tests.test_bounces import returned
 
@@ -108,7 +108,7 @@ def test_bounces_process_command(project: Project) -> None:
     imported(project)
     assert run(project, "send", "--date", "2025-12-03").exit_code == 0
     box = mailbox.mbox(project.root / "bounces.mbox")
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         for name in ("dsn-hard.eml", "arf-complaint.eml"):
             box.add(returned(name, store))  # quoting the Message-IDs really sent
     box.close()

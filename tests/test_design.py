@@ -21,7 +21,7 @@ from digest.models import Subscriber, Variant
 from digest.render import variant as variant_module
 from digest.render.i18n import CODE_MESSAGES
 from digest.render.variant import parse_variant, summary
-from digest.store import Store
+from digest.store import open_store
 from digest.subscribers import read_csv
 from tests.conftest import REPO, Project
 
@@ -57,13 +57,13 @@ def test_mjml_is_compiled_once_per_variant_not_per_subscriber(
     rows += [f"r{n}@example.org,R {n},{variants[n % 4]}" for n in range(40)]
     csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
     people = read_csv(csv, [t.id for t in settings.themes], ("fr", "en"), "fr")
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers(people, source="test")
         summary = pipeline.send(edition(project), store, FileTransport(project.root / "out"))
     assert summary.sent == 40
     # Each variant twice, whatever the number of readers: the email and its archived copy.
     assert len(compiled) == 8
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         assert len(store.archived_labels("2025-W49")) == 4
     assert len(list((project.root / "out").glob("*.eml"))) == 40
 

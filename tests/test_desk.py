@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page
 from digest.cli import cli
 from digest.models import Entry, Subscriber
 from digest.sources.markdown import parse_entry
-from digest.store import Store
+from digest.store import open_store
 from digest.web.app import create_app
 from digest.web.preview import DAY_KEY, TOKEN_KEY, watcher
 from digest.web.server import running
@@ -474,7 +474,7 @@ def test_proof_status_and_reader_counts(
         DIGEST_SMTP_PORT=str(smtp_server.port),
         DIGEST_SMTP_SECURITY="none",
     )
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers(
             [
                 Subscriber("a@example.org", "", "en", frozenset({"ukraine"})),
@@ -504,7 +504,7 @@ def test_proof_status_and_reader_counts(
             assert received.recipients == ["editor@example.org"]
             html = received.message.get_body(("html",))
             assert html is not None and "Defence spending" not in html.get_content()
-            with Store(settings.store.path) as store:
+            with open_store(settings) as store:
                 assert store.counts("2025-W49") == {}  # a proof is not a delivery
     finally:
         watcher(app).stop()

@@ -26,7 +26,7 @@ from digest.delivery.outbox import GIL_TURN
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import ConfigError
 from digest.models import Message, Subscriber
-from digest.store import Store
+from digest.store import open_store
 from tests.conftest import Project, SmtpServer
 from tests.test_delivery import FAST, setup
 
@@ -89,7 +89,7 @@ def test_key_from_the_environment_and_feedback_id(
 
 
 def _readers(project: Project) -> list[Subscriber]:
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         return store.subscribers("active")
 
 

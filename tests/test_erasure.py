@@ -38,6 +38,7 @@ def open_umask() -> Iterator[None]:
         os.umask(old)
 
 
+@pytest.mark.sqlite_only
 def test_store_and_its_wal_and_shm_are_created_0600(project: Project, open_umask: None) -> None:
     path = project.settings().store.path
     with Store(path) as store:
@@ -82,6 +83,7 @@ def _raw(path: Path) -> bytes:
     return b"".join(f.read_bytes() for f in files if f.exists())
 
 
+@pytest.mark.sqlite_only
 def test_erase_leaves_the_address_in_no_byte_of_the_database(
     project: Project, tmp_path: Path
 ) -> None:

@@ -21,7 +21,7 @@ from digest.cli import cli
 from digest.entries import gather_entries
 from digest.sources.feed import FeedError, fetch_url, load_feed, parse_feed
 from digest.sources.sanitize import CACHE_STATS, MAX_ITEM_CHARS
-from digest.store import Store
+from digest.store import Store, open_store
 from tests.conftest import FIXTURES, Project
 
 FEEDS = FIXTURES / "feeds"
@@ -196,7 +196,7 @@ def test_a_feed_item_is_published_in_one_issue_only(project: Project, tmp_path: 
     assert "Nordic allies pool orders for air defence interceptors" in {
         e.title for e in same_week.entries
     }
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         published = store.published_feed_items()
     assert published["guid:wire-2025-12-02-001"] == "2025-W49"
 

@@ -232,7 +232,7 @@ def test_two_web_instances_share_the_subscribe_limit(
 
 # -- several senders, one outbox, kill -9 -------------------------------------------
 
-READERS = 1200
+READERS = 2000
 CONNECTIONS = 2
 
 

@@ -5,7 +5,7 @@ ask first, languages go by their own names, and an unknown URL gets a real page.
 from __future__ import annotations
 
 from digest.models import Subscriber
-from digest.store import Store
+from digest.store import open_store
 from digest.web.app import create_app
 from digest.web.server import running
 from tests.conftest import Project
@@ -15,7 +15,7 @@ from tests.webclient import Browser
 def _active_reader(project: Project) -> tuple[str, int]:
     """A preferences token of an active French reader of two themes."""
     settings = project.settings()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers(
             [Subscriber("lea@example.org", "Léa", "fr", frozenset({"ukraine", "summit"}))], "test"
         )
@@ -66,14 +66,13 @@ def test_an_empty_theme_choice_is_explained_on_the_preferences_page(project: Pro
     assert 'aria-invalid="true" aria-describedby="themes-error"' in reply.body
     assert '<option value="en" lang="en" selected>' in reply.body
     assert " checked" not in reply.body  # as the reader left it
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         kept = store.subscriber(subscriber_id)
     assert kept is not None and kept.themes == {"ukraine", "summit"} and kept.language == "fr"
 
 
 def test_unsubscribe_and_erase_ask_first(project: Project) -> None:
     token, subscriber_id = _active_reader(project)
-    path = project.settings().store.path
     with running(create_app(project.settings())) as base:
         visitor = Browser(base)
         page = visitor.get(f"/preferences/{token}")
@@ -81,14 +80,14 @@ def test_unsubscribe_and_erase_ask_first(project: Project) -> None:
         asked = visitor.post(f"/preferences/{token}/unsubscribe", {"csrf_token": page.csrf()})
         assert asked.status == 200 and "Se désabonner ?" in asked.body
         assert f'href="/preferences/{token}"' in asked.body  # a way back
-        with Store(path) as store:
+        with open_store(project.settings()) as store:
             still = store.subscriber(subscriber_id)
         assert still is not None and still.status == "active"
         done = visitor.post(
             f"/preferences/{token}/unsubscribe", {"csrf_token": asked.csrf(), "confirmed": "yes"}
         )
         assert done.status == 200
-    with Store(path) as store:
+    with open_store(project.settings()) as store:
         gone = store.subscriber(subscriber_id)
     assert gone is not None and gone.status == "unsubscribed"
 

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from digest.models import Subscriber
-from digest.store import Store
+from digest.store import open_store
 from digest.web.app import create_app
 from digest.web.preview import DAY_KEY, theme_sets, watcher
 from digest.web.server import running
@@ -228,7 +228,7 @@ def test_theme_sets_offer_each_active_choice_once(project: Project) -> None:
     def reader(n: int, themes: frozenset[str]) -> Subscriber:
         return Subscriber(email=f"r{n}@example.org", name="", language="fr", themes=themes)
 
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         pair = frozenset({"ukraine", "hybrid"})
         store.upsert_subscribers(
             [reader(1, pair), reader(2, pair), reader(3, every),

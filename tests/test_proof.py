@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
-from digest.store import Store
+from digest.store import open_store
 from tests.conftest import Project, SmtpServer
 
 
@@ -40,7 +40,7 @@ def test_proof_goes_to_one_address_and_leaves_the_outbox_alone(
     assert html is not None
     content = html.get_content()
     assert "Ukraine" in content and "Defence spending" not in content
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         assert store.counts("2025-W49") == {}
     # the real send afterwards still mails everybody
     sent = run(project, "send", "--date", "2025-12-03", env=smtp_env(smtp_server))

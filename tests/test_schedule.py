@@ -29,7 +29,7 @@ from digest.models import Message, Subscriber
 from digest.pipeline import Edition, assemble, make_signer, make_transport, read_entries
 from digest.schedule import next_fire_for
 from digest.sendlock import send_lock
-from digest.store import Store
+from digest.store import open_store
 from tests.conftest import FIXTURES, Project, SlowHandler, SmtpServer, smtp_serving
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -55,7 +55,7 @@ def add_readers(settings: Settings, count: int) -> list[str]:
                    themes=frozenset())
         for i in range(count)
     ]  # fmt: skip
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers(readers, source="test")
     return [r.email for r in readers]
 
@@ -70,7 +70,7 @@ def due(settings: Settings, now: dt.datetime, **kwargs: object) -> DueReport:
 
 
 def outbox(settings: Settings, key: str) -> dict[str, str]:
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         rows = store.db.execute(
             "SELECT email, status FROM deliveries WHERE issue_key = ?", (key,)
         ).fetchall()
@@ -78,7 +78,7 @@ def outbox(settings: Settings, key: str) -> dict[str, str]:
 
 
 def issue_row(settings: Settings, key: str) -> tuple[str, str | None] | None:
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         return store.issue_times(key)
 
 
@@ -252,6 +252,7 @@ def test_editorial_check_errors_stop_an_automatic_send(
     assert recipients(smtp_server) == [] and issue_row(settings, "2025-W49") is None
 
 
+@pytest.mark.sqlite_only  # the flock of a SQLite store
 def test_a_second_sender_waits_then_names_the_holder(project: Project) -> None:
     settings = project.settings(DIGEST_SCHEDULE_LOCK_WAIT_SECONDS="0", **SECRET)
     add_readers(settings, 1)
@@ -271,6 +272,7 @@ def test_a_second_sender_waits_then_names_the_holder(project: Project) -> None:
     assert run_send(edition).summary.sent == 1
 
 
+@pytest.mark.sqlite_only  # the flock of a SQLite store
 def test_a_waiting_sender_goes_once_the_holder_is_done(project: Project) -> None:
     settings = project.settings(**SECRET)
     add_readers(settings, 2)
@@ -290,6 +292,7 @@ def test_a_waiting_sender_goes_once_the_holder_is_done(project: Project) -> None
     assert report.result is not None and report.result.summary.sent == 2
 
 
+@pytest.mark.sqlite_only  # the flock of a SQLite store
 def test_a_dead_holder_leaves_no_stale_lock(project: Project) -> None:
     settings = project.settings()
     code = (

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.store import Store
+from digest.store import open_store
 from tests.conftest import Project, SlowHandler, SmtpServer, smtp_serving
 
 READERS = 40
@@ -73,7 +73,7 @@ def test_kill_9_mid_send_then_resume_loses_nobody(
     assert set(got) == {f"reader{i:03d}@example.org" for i in range(READERS)}
     duplicates = sum(n - 1 for n in got.values())
     assert duplicates <= connections  # at most the message in flight on each connection
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         assert store.counts("2025-W49") == {"sent": READERS}
 
 
@@ -113,6 +113,6 @@ def test_ctrl_c_mid_send_lets_messages_in_flight_finish_and_says_how_to_resume(
     assert err.strip().splitlines()[-1].startswith("error: interrupted")
     accepted = {r.recipients[0] for r in handler.received}
     assert len(accepted) < READERS
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         sent = {row.email for row in store.deliveries("2025-W49") if row.status == "sent"}
     assert sent == accepted  # every message the server took is recorded: none re-sent later

@@ -17,7 +17,7 @@ from digest.jobs import DueReport, run_if_due
 from digest.models import Subscriber
 from digest.pipeline import make_transport
 from digest.schedule import next_fire_for
-from digest.store import Store
+from digest.store import open_store
 from tests.conftest import Project, SmtpServer
 from tests.test_schedule import PARIS, SECRET, WEEKDAYS, StopAfter, smtp_env
 
@@ -40,7 +40,7 @@ ACTIVE = sorted(r.email for r in READERS if r.status == "active")
 
 
 def add_readers(settings: Settings) -> None:
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers(READERS, source="test")
 
 
@@ -72,7 +72,7 @@ def test_off_an_empty_week_is_not_sent_and_says_why(
     assert report.line.startswith("issue 2025-W51 has no entries")
     assert report.line.endswith("not sent ([schedule] send_empty = false)")
     assert received(smtp_server) == {}
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         assert store.issue_times("2025-W51") is None
 
 

@@ -20,6 +20,7 @@ def _with_store(project: Project, lines: str) -> Path:
     return project.config
 
 
+@pytest.mark.sqlite_only
 def test_the_default_is_the_sqlite_file_beside_the_config(project: Project) -> None:
     settings = project.settings()
     assert settings.store.engine == "sqlite"

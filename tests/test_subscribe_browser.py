@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digest.store import Store
+from digest.store import open_store
 from digest.web.app import create_app
 from digest.web.server import running
 from tests.browser import chromium, require_chromium
@@ -30,7 +30,7 @@ def test_browser_fills_in_the_subscribe_form(project: Project) -> None:
         page.goto(base + path_of(link(text_of(mail), "confirm")))
         page.click("button[type=submit]")
         page.wait_for_selector("h1:has-text('Subscription confirmed')")
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         record = store.record_by_email("browser@example.org")
     assert record is not None
     assert record.status == "active" and record.subscriber.name == "Brow Ser"

@@ -12,7 +12,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from digest.models import Subscriber
-from digest.store import Store
+from digest.store import open_store
 from digest.tokens import Signer, secret_key
 from digest.web.app import create_app
 from digest.web.server import running
@@ -29,7 +29,7 @@ class Site:
     pending_id: int
 
     def state(self) -> list[tuple[str, str, str, str]]:
-        with Store(self.project.settings().store.path) as store:
+        with open_store(self.project.settings()) as store:
             return [
                 (r.subscriber.email, r.status or "", r.subscriber.language,
                  "|".join(sorted(r.subscriber.themes)))
@@ -40,7 +40,7 @@ class Site:
 @pytest.fixture
 def site(project: Project) -> Iterator[Site]:
     settings = project.settings()
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         store.upsert_subscribers([Subscriber("on@example.org", "On", "fr", frozenset())], "t")
         pending = store.add_pending(Subscriber("wait@example.org", "", "en", frozenset()), "t")
         active = store.record_by_email("on@example.org")

@@ -9,7 +9,7 @@ import urllib.request
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
-from digest.store import Store
+from digest.store import open_store
 from digest.web.app import create_app
 from digest.web.server import running
 from tests.conftest import Project, SmtpServer
@@ -21,7 +21,7 @@ def run(project: Project, *args: str) -> Result:
 
 
 def status_of(project: Project, email: str) -> str | None:
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         found = store.record_by_email(email)
     return found.status if found else None
 
@@ -156,7 +156,7 @@ def test_data_download_and_erasure(project: Project) -> None:
     settings = project.settings()
     app = create_app(settings)
     signer = app.config["DIGEST_SIGNER"]
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         record = store.record_by_email("me@example.org")
     assert record is not None
     token = signer.sign("preferences", record.subscriber.id, "me@example.org")
@@ -171,7 +171,7 @@ def test_data_download_and_erasure(project: Project) -> None:
         asked = visitor.post(f"/preferences/{token}/erase", {"csrf_token": page.csrf()})
         assert asked.status == 200 and "Effacer votre abonnement ?" in asked.body
         assert 'name="confirmed" value="yes"' in asked.body and 'class="danger"' in asked.body
-        with Store(settings.store.path) as store:  # only asked: nothing erased yet
+        with open_store(settings) as store:  # only asked: nothing erased yet
             assert store.record_by_email("me@example.org") is not None
         erased = visitor.post(
             f"/preferences/{token}/erase", {"csrf_token": asked.csrf(), "confirmed": "yes"}
@@ -179,7 +179,7 @@ def test_data_download_and_erasure(project: Project) -> None:
         assert erased.status == 200 and "Effacé" in erased.body  # in their language
         assert status_of(project, "me@example.org") is None
         assert visitor.get(f"/preferences/{token}").status == 404
-    with Store(settings.store.path) as store:
+    with open_store(settings) as store:
         left = store.db.execute("SELECT email FROM deliveries").fetchall()
     assert [row["email"] for row in left] == [""]  # the outbox keeps no address
 
@@ -202,7 +202,7 @@ def test_old_confirm_link_cannot_undo_an_unsubscribe(project: Project) -> None:
 def test_pages_speak_the_browser_language_or_the_subscriber_s(project: Project) -> None:
     assert run(project, "subscribers", "add", "en@example.org", "--language", "en").exit_code == 0
     app = create_app(project.settings())
-    with Store(project.settings().store.path) as store:
+    with open_store(project.settings()) as store:
         record = store.record_by_email("en@example.org")
     assert record is not None
     token = app.config["DIGEST_SIGNER"].sign("unsubscribe", record.subscriber.id, "en@example.org")

@@ -323,6 +323,13 @@ class PostgresEngine(Engine):
     def close(self) -> None:
         self.db.close()
 
+    def __del__(self) -> None:
+        # Like sqlite3, a store dropped without close() closes its connection (the server
+        # would otherwise keep the session until the socket times out).
+        db = getattr(self, "db", None)
+        if db is not None and not db.closed:
+            db.close()
+
 
 def _returns_changes(sql: str) -> bool:
     head = sql.lstrip()[:7].upper()

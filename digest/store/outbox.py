@@ -148,7 +148,7 @@ class OutboxQueries(StoreBase):
                     WHERE issue_key = ? AND subscriber_id IN (
                         SELECT subscriber_id FROM deliveries
                         WHERE issue_key = ? AND status = 'pending' AND subscriber_id > ?
-                          AND (claimed_by = '' OR lease_until < {db.NOW})
+                          AND (claimed_by = '' OR lease_until <= {db.NOW})
                         ORDER BY subscriber_id LIMIT ?{lock})
                     RETURNING subscriber_id""",
                 (claimer, float(lease_seconds), key, key, after, limit),
