@@ -119,6 +119,7 @@ def test_a_database_at_a_newer_schema_is_refused_and_left_as_it_is(
 # -- store copy ---------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # the project's own store is the SQLite file it copies from
 def test_store_copy_moves_every_table_and_leaves_the_sqlite_file_untouched(
     project: Project, pg_database: PgDatabase, smtp_server: SmtpServer
 ) -> None:
