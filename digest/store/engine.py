@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -151,6 +152,20 @@ def create_private(path: Path) -> None:
     os.close(fd)
 
 
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch a new file to WAL. Two processes creating the store at once: the switch
+    needs the file to itself and SQLite answers "locked" without waiting, so retry."""
+    for _ in range(100):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    db.execute("PRAGMA journal_mode=WAL")
+
+
 class SqliteEngine(Engine):
     def __init__(self, target: Target, read_only: bool = False) -> None:
         super().__init__(target)
@@ -168,7 +183,7 @@ class SqliteEngine(Engine):
             create_private(path)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _wal(self.db)
             # Deleted rows are overwritten with zeros, not left in free pages: an erased
             # address must not survive in the file's bytes.
             self.db.execute("PRAGMA secure_delete=ON")
