@@ -14,39 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import load_settings
-from digest.theme_eval import Evaluation, evaluations, predict, read_labelled
+from digest.theme_eval import as_dict, evaluations, predict, read_labelled
 
 REPO = Path(__file__).resolve().parent.parent
 LABELLED = REPO / "bench" / "data" / "themes.jsonl"
-
-
-def _as_dict(evaluation: Evaluation) -> dict[str, Any]:
-    return {
-        "name": evaluation.name,
-        "total": evaluation.total,
-        "correct": evaluation.correct,
-        "accuracy": evaluation.accuracy,
-        "themes": [
-            {
-                "theme": s.theme_id,
-                "precision": s.precision,
-                "recall": s.recall,
-                "items": s.support,
-            }
-            for s in evaluation.themes
-        ],
-        "misses": [
-            {
-                "id": m.item.id,
-                "split": m.item.split,
-                "language": m.item.language,
-                "expected": m.item.expected,
-                "got": m.got,
-                "title": m.item.title,
-            }
-            for m in evaluation.misses
-        ],
-    }
 
 
 def measure(labelled: Path = LABELLED, repeat: int = 3) -> dict[str, Any]:
@@ -63,7 +34,7 @@ def measure(labelled: Path = LABELLED, repeat: int = 3) -> dict[str, Any]:
     return {
         "file": str(labelled.relative_to(REPO)) if labelled.is_relative_to(REPO) else str(labelled),
         "items": len(items),
-        "evaluations": [_as_dict(e) for e in found],
+        "evaluations": [as_dict(e) for e in found],
         "us_per_entry": min(runs) * 1e6,
     }
 

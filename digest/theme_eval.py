@@ -157,3 +157,34 @@ def evaluations(items: Sequence[LabelledItem], themes: Sequence[Theme]) -> list[
     for language in sorted({i.language for i in items}):
         found.append(evaluate(language, [i for i in items if i.language == language], themes))
     return found
+
+
+def as_dict(evaluation: Evaluation) -> dict[str, object]:
+    """One evaluation as JSON data: what `digest themes evaluate --json` prints and what
+    `make bench` saves, so both read the same fields."""
+    return {
+        "name": evaluation.name,
+        "total": evaluation.total,
+        "correct": evaluation.correct,
+        "accuracy": evaluation.accuracy,
+        "themes": [
+            {
+                "theme": s.theme_id,
+                "precision": s.precision,
+                "recall": s.recall,
+                "items": s.support,
+            }
+            for s in evaluation.themes
+        ],
+        "misses": [
+            {
+                "id": m.item.id,
+                "split": m.item.split,
+                "language": m.item.language,
+                "expected": m.item.expected,
+                "got": m.got,
+                "title": m.item.title,
+            }
+            for m in evaluation.misses
+        ],
+    }

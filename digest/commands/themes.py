@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from digest.commands import config_option, settings_from_context
-from digest.theme_eval import Evaluation, evaluations, read_labelled
+from digest.theme_eval import Evaluation, as_dict, evaluations, read_labelled
 
 
 @click.group()
@@ -38,7 +37,7 @@ def evaluate(labelled: Path, as_json: bool, misses: bool) -> None:
     items = read_labelled(labelled, [t.id for t in settings.themes])
     found = evaluations(items, settings.themes)
     if as_json:
-        click.echo(json.dumps([_as_dict(e) for e in found], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([as_dict(e) for e in found], ensure_ascii=False, indent=2))
         return
     for evaluation in found:
         click.echo(_table(evaluation))
@@ -65,20 +64,3 @@ def _table(evaluation: Evaluation) -> str:
         for s in evaluation.themes
     ]
     return "\n".join([*lines, ""])
-
-
-def _as_dict(evaluation: Evaluation) -> dict[str, object]:
-    return {
-        "name": evaluation.name,
-        "total": evaluation.total,
-        "correct": evaluation.correct,
-        "accuracy": evaluation.accuracy,
-        "themes": [
-            {**asdict(s), "precision": s.precision, "recall": s.recall, "items": s.support}
-            for s in evaluation.themes
-        ],
-        "misses": [
-            {"id": m.item.id, "expected": m.item.expected, "got": m.got, "title": m.item.title}
-            for m in evaluation.misses
-        ],
-    }

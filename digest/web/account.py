@@ -15,7 +15,6 @@ import json
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from digest.errors import DeliveryError
 from digest.store import SubscriberRecord
 from digest.subscribers import normalize_address, record_data
 from digest.web import context
@@ -207,11 +206,5 @@ def new_link() -> tuple[str, int]:
     token = context.signer().sign("preferences", sub.id, sub.email)
     url = f"{settings.newsletter.base_url.rstrip('/')}/preferences/{token}"
     message = subscription_mail(settings, sub, "link", url, dt.datetime.now(dt.UTC))
-    transport = context.transport()
-    try:
-        transport.send(message)
-    except DeliveryError:
-        context.fail(503, "Try again later", "We could not send the email just now.")
-    finally:
-        transport.close()
+    context.mail(message)
     return done, 200

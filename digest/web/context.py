@@ -14,7 +14,8 @@ from flask import Flask, Response, abort, current_app, g, render_template, url_f
 
 from digest.config import Settings
 from digest.delivery.transport import Transport
-from digest.errors import TokenError
+from digest.errors import DeliveryError, TokenError
+from digest.models import Message
 from digest.pipeline import make_transport
 from digest.store import Store, SubscriberRecord, open_store
 from digest.tokens import Claim, Signer
@@ -46,6 +47,18 @@ def store() -> Store:
 
 def transport() -> Transport:
     return make_transport(settings())
+
+
+def mail(message: Message) -> None:
+    """Send one subscription email now; a transport failure is a 503 page, since the
+    visitor's request cannot be completed without it."""
+    sender = transport()
+    try:
+        sender.send(message)
+    except DeliveryError:
+        fail(503, "Try again later", "We could not send the email just now.")
+    finally:
+        sender.close()
 
 
 def close_store(_exc: BaseException | None = None) -> None:

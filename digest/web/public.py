@@ -12,7 +12,6 @@ import datetime as dt
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from digest.errors import DeliveryError
 from digest.models import Subscriber
 from digest.store import SubscriberRecord
 from digest.subscribers import normalize_address
@@ -113,13 +112,7 @@ def subscribe() -> tuple[str, int]:
         token = context.signer().sign("confirm", sub.id, sub.email, state)
         kind, url = "confirm", f"{base}/confirm/{token}"
     message = subscription_mail(settings, sub, kind, url, dt.datetime.now(dt.UTC))
-    transport = context.transport()
-    try:
-        transport.send(message)
-    except DeliveryError:
-        context.fail(503, "Try again later", "We could not send the email just now.")
-    finally:
-        transport.close()
+    context.mail(message)
     return done, 200
 
 
