@@ -70,8 +70,12 @@ def project(
     default = 'url = "sqlite:///subscribers/digest.db"'
     assert default in text
     config.write_text(text.replace(default, f'url = "{database.url}"'), encoding="utf-8")
-    monkeypatch.setenv("DIGEST_STORE_PASSWORD", database.password)  # CLI and subprocesses
-    return Project(root, {"DIGEST_STORE_PASSWORD": database.password})
+    # A killed sender's rows wait out its lease before a rerun takes them (2 min by
+    # default): short here, so the kill-and-resume tests do not wait for it.
+    environ = {"DIGEST_STORE_PASSWORD": database.password, "DIGEST_DELIVERY_LEASE_SECONDS": "3"}
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)  # the CLI and subprocesses see them too
+    return Project(root, environ)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
