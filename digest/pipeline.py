@@ -25,6 +25,7 @@ from digest.delivery.smtp import SmtpOptions, SmtpTransport, TlsFiles, tls_conte
 from digest.delivery.transport import Transport
 from digest.entries import gather_entries
 from digest.errors import ConfigError, DigestError
+from digest.links import Links
 from digest.models import Entry, Issue, Message, Subscriber, Variant
 from digest.render.i18n import reader_name
 from digest.render.variant import CompiledVariant, render_variant
@@ -170,12 +171,11 @@ class Edition:
         return {"Feedback-ID": value}
 
     def links(self, subscriber: Subscriber) -> dict[str, str]:
-        base = self.settings.newsletter.base_url.rstrip("/")
-        unsubscribe = self.signer.sign("unsubscribe", subscriber.id, subscriber.email)
-        preferences = self.signer.sign("preferences", subscriber.id, subscriber.email)
+        links = Links(self.settings.newsletter.base_url, self.signer)
+        unsubscribe = links.token("unsubscribe", subscriber)
         return {
-            "unsubscribe_url": f"{base}/unsubscribe/{unsubscribe}",
-            "preferences_url": f"{base}/preferences/{preferences}",
+            "unsubscribe_url": links.url("unsubscribe", unsubscribe),
+            "preferences_url": links.link("preferences", subscriber),
             "unsubscribe_token": unsubscribe,
         }
 

@@ -203,8 +203,7 @@ def new_link() -> tuple[str, int]:
         return done, 200
     settings = context.settings()
     sub = record.subscriber
-    token = context.signer().sign("preferences", sub.id, sub.email)
-    url = f"{settings.newsletter.base_url.rstrip('/')}/preferences/{token}"
+    url = context.links().link("preferences", sub)
     message = subscription_mail(settings, sub, "link", url, dt.datetime.now(dt.UTC))
     context.mail(message)
     return done, 200

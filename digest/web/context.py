@@ -15,6 +15,7 @@ from flask import Flask, Response, abort, current_app, g, render_template, url_f
 from digest.config import Settings
 from digest.delivery.transport import Transport
 from digest.errors import DeliveryError, TokenError
+from digest.links import Links
 from digest.models import Message
 from digest.pipeline import make_transport
 from digest.store import Store, SubscriberRecord, open_store
@@ -31,6 +32,10 @@ def settings() -> Settings:
 def signer() -> Signer:
     value: Signer = current_app.config["DIGEST_SIGNER"]
     return value
+
+
+def links() -> Links:
+    return Links(settings().newsletter.base_url, signer())
 
 
 def limiter() -> SubscribeLimiter:

@@ -101,16 +101,13 @@ def subscribe() -> tuple[str, int]:
         Subscriber(email, name, language, themes), consent_source="web form (double opt-in)"
     )
     sub = record.subscriber
-    base = news.base_url.rstrip("/")
     if record.status == "active":
-        token = context.signer().sign("preferences", sub.id, sub.email)
-        kind, url = "known", f"{base}/preferences/{token}"
+        kind, url = "known", context.links().link("preferences", sub)
     else:
         # Pending, or coming back after an opt-out: the row is unchanged until the
         # mailbox's owner clicks; the link names the status it may lift.
         state = "" if record.status == "pending" else record.status or ""
-        token = context.signer().sign("confirm", sub.id, sub.email, state)
-        kind, url = "confirm", f"{base}/confirm/{token}"
+        kind, url = "confirm", context.links().link("confirm", sub, state)
     message = subscription_mail(settings, sub, kind, url, dt.datetime.now(dt.UTC))
     context.mail(message)
     return done, 200
@@ -152,12 +149,10 @@ def confirm(token: str) -> str:
     check_csrf()
     record, claim = context.claim_for("confirm", token, _confirm_max_age())
     context.store().confirm(record.subscriber.id, _confirmable(record, claim))
-    sub = record.subscriber
-    preferences = context.signer().sign("preferences", sub.id, sub.email)
     return render_template(
         "message.html",
         title=t("Subscription confirmed"),
         text=t("Thank you: the next issue will reach you."),
-        link=f"{context.settings().newsletter.base_url.rstrip('/')}/preferences/{preferences}",
+        link=context.links().link("preferences", record.subscriber),
         link_text=t("Choose your themes and language"),
     )
