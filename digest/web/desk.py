@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digest import pipeline
 from digest.assemble import assemble_issue, week_window
 from digest.checks import run_checks
 from digest.config import Settings
@@ -138,8 +139,7 @@ def _highlights(entry: Entry, context: str) -> tuple[Highlight, ...]:
 def week_issue(settings: Settings, day: dt.date) -> Issue:
     """The issue of the week of `day` from every entry that can be read: a broken file
     is left out here (the desk shows its error) instead of blanking the issue."""
-    entries = gather_entries(settings, day).entries
-    return assemble_issue(entries, settings.themes, day, settings.newsletter.first_year)
+    return pipeline.week_issue(settings, gather_entries(settings, day).entries, day)
 
 
 def load_desk(
