@@ -9,8 +9,8 @@ pictures next to each other in one, so the README always shows the current templ
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import base64
+import datetime as dt
 import sys
 from pathlib import Path
 

@@ -165,18 +165,7 @@ class OutboxQueries(StoreBase):
                    ORDER BY d.subscriber_id""",
                 (key, *ids),
             ).fetchall()
-        page: list[tuple[DeliveryRow, Subscriber | None]] = []
-        for row in rows:
-            delivery = DeliveryRow(
-                issue_key=row["issue_key"],
-                subscriber_id=row["subscriber_id"],
-                email=row["d_email"],
-                status=row["d_status"],
-                message_id=row["message_id"],
-                reply=row["reply"],
-            )
-            page.append((delivery, subscriber_of(row) if row["id"] is not None else None))
-        return page
+        return [_with_subscriber(row) for row in rows]
 
     def renew_claims(self, key: str, claimer: str, lease_seconds: float) -> int:
         """Push back the lease of every pending row `claimer` holds: a live sender keeps
@@ -223,18 +212,7 @@ class OutboxQueries(StoreBase):
                ORDER BY d.subscriber_id LIMIT ?""",
             (key, after, limit),
         )
-        page: list[tuple[DeliveryRow, Subscriber | None]] = []
-        for row in rows:
-            delivery = DeliveryRow(
-                issue_key=row["issue_key"],
-                subscriber_id=row["subscriber_id"],
-                email=row["d_email"],
-                status=row["d_status"],
-                message_id=row["message_id"],
-                reply=row["reply"],
-            )
-            page.append((delivery, subscriber_of(row) if row["id"] is not None else None))
-        return page
+        return [_with_subscriber(row) for row in rows]
 
     def note_attempt(self, key: str, subscriber_id: int, reason: str) -> None:
         """Record a failed try that leaves the row pending (a retry or a rerun follows)."""
@@ -265,3 +243,17 @@ class OutboxQueries(StoreBase):
             "SELECT * FROM deliveries WHERE message_id = ? LIMIT 1", (message_id,)
         ).fetchone()
         return delivery_of(row) if row else None
+
+
+def _with_subscriber(row: Any) -> tuple[DeliveryRow, Subscriber | None]:
+    """A delivery row joined (`d_` columns, then `s.*`) with its subscriber as they are
+    now: None if deleted, or if the row's address is no longer theirs."""
+    delivery = DeliveryRow(
+        issue_key=row["issue_key"],
+        subscriber_id=row["subscriber_id"],
+        email=row["d_email"],
+        status=row["d_status"],
+        message_id=row["message_id"],
+        reply=row["reply"],
+    )
+    return delivery, subscriber_of(row) if row["id"] is not None else None
