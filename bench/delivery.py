@@ -41,6 +41,20 @@ BENCH_KEY = "bench-" + "k" * 32  # a signing key needs at least 32 bytes
 # -- the sink: an aiosmtpd server in another process ---------------------------------
 
 
+def readers_for_bench(count: int) -> Iterator[Any]:
+    """The benchmarks' list: both languages, all themes or one or two chosen."""
+    from digest.models import Subscriber
+
+    langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
+    for i in range(count):
+        yield Subscriber(
+            email=f"reader{i:06d}@example.org",
+            name=f"Reader {i}",
+            language=langs[i % 2],
+            themes=frozenset(t for t in themes[i % 3].split("|") if t),
+        )
+
+
 def serve_sink(port: int, delay: float) -> None:
     """Accept and discard every message, after `delay` seconds each (per connection).
 
@@ -121,7 +135,6 @@ def sink(delay: float = 0.0) -> Iterator[int]:
 def project(readers: int, **environ: str) -> Iterator[tuple[object, object]]:
     from digest import pipeline
     from digest.config import load_settings
-    from digest.models import Subscriber
     from digest.store import Store
 
     with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
@@ -132,18 +145,7 @@ def project(readers: int, **environ: str) -> Iterator[tuple[object, object]]:
         (root / "subscribers").mkdir()
         settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": BENCH_KEY, **environ})
         store = Store(settings.store.path)
-        langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
-        store.upsert_subscribers(
-            (
-                Subscriber(
-                    email=f"reader{i:06d}@example.org", name=f"Reader {i}",
-                    language=langs[i % 2],
-                    themes=frozenset(t for t in themes[i % 3].split("|") if t),
-                )
-                for i in range(readers)
-            ),
-            source="bench",
-        )  # fmt: skip
+        store.upsert_subscribers(readers_for_bench(readers), source="bench")
         issue = pipeline.assemble(settings, pipeline.read_entries(settings), DAY)
         edition = pipeline.Edition(settings, issue, pipeline.make_signer(settings), NOW)
         try:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.delivery import BENCH_KEY, sink
+from bench.delivery import BENCH_KEY, readers_for_bench, sink
 
 REPO = Path(__file__).resolve().parent.parent
 DATE = "2025-12-03"
@@ -46,7 +46,6 @@ class NoPostgres(RuntimeError):
 
 def _project(root: Path, readers: int) -> None:
     from digest.config import load_settings
-    from digest.models import Subscriber
     from digest.store import open_store
 
     shutil.copy(REPO / "config.toml", root / "config.toml")
@@ -54,19 +53,8 @@ def _project(root: Path, readers: int) -> None:
     shutil.copytree(REPO / "briefings", root / "briefings")
     (root / "subscribers").mkdir()
     settings = load_settings(root / "config.toml", {"DIGEST_SECRET_KEY": BENCH_KEY})
-    langs, themes = ("fr", "en"), ("", "ukraine|hybrid", "spending")
     with open_store(settings) as store:
-        store.upsert_subscribers(
-            (
-                Subscriber(
-                    email=f"reader{i:06d}@example.org", name=f"Reader {i}",
-                    language=langs[i % 2],
-                    themes=frozenset(t for t in themes[i % 3].split("|") if t),
-                )
-                for i in range(readers)
-            ),
-            source="bench",
-        )  # fmt: skip
+        store.upsert_subscribers(readers_for_bench(readers), source="bench")
 
 
 def _send(root: Path, env: dict[str, str], senders: int) -> dict[str, Any]:
