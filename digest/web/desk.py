@@ -13,12 +13,13 @@ turns its values into HTML.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from digest import pipeline
 from digest.assemble import assemble_issue, week_window
@@ -281,9 +282,22 @@ def reorder(members: Sequence[Candidate], name: str, step: int) -> dict[str, int
 
 
 _WRITING = threading.Lock()
-"""One desk write at a time: the server is threaded, and a move touches several files."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
+def _one_at_a_time(action: Callable[_P, _R]) -> Callable[_P, _R]:
+    """One desk write at a time: the server is threaded, and a move touches several files."""
+
+    @functools.wraps(action)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _WRITING:
+            return action(*args, **kwargs)
+
+    return locked
+
+
+@_one_at_a_time
 def apply(
     settings: Settings,
     desk: Desk,
@@ -295,19 +309,6 @@ def apply(
 ) -> list[str]:
     """Carry out one desk action; returns the files written. `stamps` are the versions
     of the files the page showed: any mismatch refuses the action before any write."""
-    with _WRITING:
-        return _apply(settings, desk, week, name, action, value, stamps)
-
-
-def _apply(
-    settings: Settings,
-    desk: Desk,
-    week: Iterable[Entry],
-    name: str,
-    action: str,
-    value: str,
-    stamps: Mapping[str, str],
-) -> list[str]:
     folder = settings.entries.dir
     validate = _validator(settings)
     if action in {"up", "down"}:
