@@ -9,15 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dkim
 import pytest
 from dkim.canonicalization import CanonicalizationPolicy
 
 from digest import pipeline
 from digest.delivery.dkim import (
+    SIGNED_HEADERS,
     DkimSigner,
+    header_fields,
     load_signer,
     public_record,
     relaxed_body,
+    relaxed_headers,
     rsa_key,
     verify,
 )
@@ -201,6 +205,42 @@ def test_fast_relaxed_body_matches_dkimpy() -> None:
     bodies += [random_body(rng) for _ in range(500)]
     for body in bodies:
         assert relaxed_body(body) == policy.canonicalize_body(body), body
+
+
+def random_header_block(rng: random.Random) -> bytes:
+    """Shuffled fields with duplicates, odd case, folds, tabs and runs of spaces."""
+    lines = []
+    for field in rng.sample(HEADERS, rng.randrange(1, len(HEADERS) + 1)) * rng.choice([1, 1, 2]):
+        name, _, value = field.partition(b":")
+        name = rng.choice([name, name.upper(), name.lower()])
+        pad = rng.choice([b"", b" ", b"  ", b"\t", b" \t "])
+        value = value.replace(b" ", rng.choice([b" ", b"  ", b"\r\n ", b"\r\n\t", b"\t"]), 1)
+        lines.append(name + b":" + pad + value + rng.choice([b"", b" ", b"\t"]))
+    return b"\r\n".join(lines)
+
+
+def test_fast_relaxed_headers_match_dkimpy() -> None:
+    # What dkimpy hashes for the signed fields (dkim.hash_headers): every field parsed
+    # and canonicalized, then the last instances the h= list names, bottom up.
+    rng = random.Random(6376)
+    policy = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+    names = (*SIGNED_HEADERS, b"from", b"x-extra", b"x-absent", b"to")
+    for _ in range(500):
+        block = random_header_block(rng)
+        parsed, _ = dkim.rfc822_parse(block + b"\r\n\r\n")
+        chosen = dkim.select_headers(policy.canonicalize_headers(parsed), names)
+        expected = b"".join(name + b":" + value for name, value in chosen)
+        assert relaxed_headers(header_fields(block), names) == expected, block
+
+
+def test_header_fields_refuse_what_dkimpy_refuses() -> None:
+    with pytest.raises(dkim.MessageFormatError):
+        header_fields(b"From: a@example.org\r\nnot a header line")
+    lf_only = b"From: a@example.org\nTo: b@example.org"
+    assert header_fields(lf_only) == [
+        (b"From", b" a@example.org\r\n"),
+        (b"To", b" b@example.org\r\n"),
+    ]
 
 
 def test_the_send_shortens_gil_turns_and_restores_them(project: Project) -> None:

@@ -1,10 +1,14 @@
 """DKIM signing of finished messages: the only importer of dkimpy and of `cryptography`.
 
-dkimpy does the parts that must match every verifier byte for byte (parsing the message,
-relaxed canonicalization, choosing and hashing the signed header fields, folding the
-header); the private-key step goes to OpenSSL through `cryptography`. dkimpy's own RSA
-is pure Python (~6 ms a signature, under the GIL) and capped a whole send at ~80 msg/s
-whatever the connection count; OpenSSL signs RSA-2048 in well under a millisecond.
+The private-key step goes to OpenSSL through `cryptography`: dkimpy's own RSA is pure
+Python (~6 ms a signature, under the GIL) and capped a whole send at ~80 msg/s whatever
+the connection count; OpenSSL signs RSA-2048 in ~0.22 ms. What must match every
+verifier byte for byte, relaxed canonicalization of the body and of the signed header
+fields, is done here in a few C-speed passes over the bytes (dkimpy's general versions,
+regular expressions over every line of every header, cost ~0.16 ms a message, most of
+what was left beside the RSA step); tests hold both to dkimpy's own functions over
+hundreds of generated messages, and every signature is verified with dkimpy. dkimpy
+still folds the header and parses anything unusual (bare LF line ends).
 
 An optional second signature uses Ed25519 (RFC 8463: ed25519-sha256, the key signs the
 SHA-256 of the header data). RSA stays the one every receiver checks.
@@ -119,20 +123,20 @@ class DkimSigner:
     def sign(self, message: Message) -> Message:
         head, blank, body = message.data.partition(b"\r\n\r\n")
         try:
-            if blank:  # parse only the header block: dkimpy splits every body line too
-                headers, _ = dkim.rfc822_parse(head + blank)
+            if blank:
+                fields = header_fields(head)
                 canonical_body = relaxed_body(body)
             else:
-                headers, body = dkim.rfc822_parse(message.data)
+                fields, body = dkim.rfc822_parse(message.data)
                 canonical_body = _POLICY.canonicalize_body(body)
         except dkim.DKIMException as exc:
             raise DeliverySetupError(f"DKIM signing failed: {_one_line(exc)}") from None
         body_hash = base64.b64encode(hashlib.sha256(canonical_body).digest())
-        canonical = _POLICY.canonicalize_headers(headers)
+        signed = relaxed_headers(fields, SIGNED_HEADERS)
         now = str(int(self.clock())).encode("ascii")
         added = b""
         for key in self.keys:
-            fields = [
+            fields_of_signature = [
                 (b"v", b"1"),
                 (b"a", key.algorithm),
                 (b"c", b"relaxed/relaxed"),
@@ -145,15 +149,63 @@ class DkimSigner:
                 (b"bh", body_hash),
                 (b"b", b""),
             ]
-            unsigned = dkim.fold(b"; ".join(b"=".join(f) for f in fields), namelen=len(_HEADER))
-            hasher = hashlib.sha256()
-            dkim.hash_headers(
-                hasher, _POLICY, canonical, SIGNED_HEADERS, (_HEADER, b" " + unsigned), {}
+            unsigned = dkim.fold(
+                b"; ".join(b"=".join(f) for f in fields_of_signature), namelen=len(_HEADER)
             )
-            signature = base64.b64encode(key.sign_digest(hasher.digest()))
+            # RFC 6376 3.7: the signed fields, then this header with b= empty, relaxed,
+            # without its final CRLF.
+            data = signed + b"dkim-signature:" + relaxed_value(b" " + unsigned)
+            signature = base64.b64encode(key.sign_digest(hashlib.sha256(data).digest()))
             value = dkim.fold(unsigned + signature, namelen=len(_HEADER))
             added += _HEADER + b": " + value + b"\r\n"
         return replace(message, data=added + message.data)
+
+
+_FIELD_NAME = re.compile(rb"([\x21-\x7e]+?):")
+_WSP = re.compile(rb"[\t ]+")
+
+
+def header_fields(head: bytes) -> list[tuple[bytes, bytes]]:
+    """(name, raw value) of each field of a CRLF header block, as dkimpy's rfc822_parse
+    reads them (its regular-expression split of the whole message cost more than the
+    rest of the signature's Python put together)."""
+    if head.count(b"\n") != head.count(b"\r\n"):  # bare LFs: dkimpy's general parser
+        return [(n, v) for n, v in dkim.rfc822_parse(head + b"\r\n\r\n")[0]]
+    fields: list[tuple[bytes, bytes]] = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + line + b"\r\n")
+            continue
+        match = _FIELD_NAME.match(line)
+        if match is not None:
+            fields.append((match.group(1), line[match.end() :] + b"\r\n"))
+        elif not line.startswith(b"From "):
+            raise dkim.MessageFormatError(f"Unexpected characters in RFC822 header: {line!r}")
+    return fields
+
+
+def relaxed_value(value: bytes) -> bytes:
+    """RFC 6376 3.4.2 for a field value: unfolded, WSP runs made one space, trimmed."""
+    return _WSP.sub(b" ", value.replace(b"\r\n", b"").replace(b"\n", b"")).strip()
+
+
+def relaxed_headers(fields: list[tuple[bytes, bytes]], names: tuple[bytes, ...]) -> bytes:
+    """The relaxed form of the fields `names` selects, in the order of `names`, each
+    name taking the last instance not yet taken (RFC 6376 5.4.2). Only the selected
+    fields are canonicalized; a test holds this to dkimpy's result over many blocks."""
+    lowered = [name.lower() for name, _ in fields]
+    out: list[bytes] = []
+    last: dict[bytes, int] = {}
+    for name in names:
+        i = last.get(name, len(fields))
+        while i > 0:
+            i -= 1
+            if lowered[i] == name:
+                out.append(name + b":" + relaxed_value(fields[i][1]) + b"\r\n")
+                break
+        last[name] = i
+    return b"".join(out)
 
 
 _SPACES = re.compile(rb"  +")
