@@ -265,7 +265,7 @@ def ratios(relay: dict[str, Any]) -> dict[str, float]:
         runs_a = a.get(a_key.replace("per_s", "runs"))
         runs_b = b.get(b_key.replace("per_s", "runs"))
         if runs_a and runs_b and len(runs_a) == len(runs_b):
-            return statistics.median(x / y for x, y in zip(runs_a, runs_b, strict=True))
+            return float(statistics.median(x / y for x, y in zip(runs_a, runs_b, strict=True)))
         return float(a[a_key] / b[b_key])
 
     for (dkim, count), row in rows.items():

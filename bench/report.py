@@ -70,7 +70,7 @@ FULL = Sizes(
     send_repeat=3,
     list_sizes=(1_000, 3_000, 10_000, 30_000, 100_000),
     relay_messages=1000,
-    relay_repeat=3,
+    relay_repeat=5,
     relay_port=587,
 )
 TINY = Sizes(
@@ -99,14 +99,8 @@ def _median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
-def measure(sizes: Sizes, log: Callable[[str], None] = print) -> dict[str, Any]:
-    started = time.perf_counter()
-    log(f"HTML bytes of a realistic {sizes.html_entries}-entry week")
-    html_size = render.html_sizes(sizes.html_entries)
-    log(f"build time for {', '.join(map(str, sizes.entries))} entries")
-    builds = render.build_times(sizes.entries, sizes.build_repeat)
-    log("per-subscriber message cost, three ways")
-    costs = render.message_costs(sizes.readers_fast, sizes.readers_slow, sizes.cost_repeat)
+def measure_sends(sizes: Sizes, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """digest send against the bare loop, to the local sink, without and with a delay."""
     sends = []
     for delay in (0.0, 0.02):
         for count in sizes.connections:
@@ -118,6 +112,18 @@ def measure(sizes: Sizes, log: Callable[[str], None] = print) -> dict[str, Any]:
                 delivery.ours_against_bare(count, messages, delay) for _ in range(sizes.send_repeat)
             ]
             sends.append(_median_of(runs))
+    return sends
+
+
+def measure(sizes: Sizes, log: Callable[[str], None] = print) -> dict[str, Any]:
+    started = time.perf_counter()
+    log(f"HTML bytes of a realistic {sizes.html_entries}-entry week")
+    html_size = render.html_sizes(sizes.html_entries)
+    log(f"build time for {', '.join(map(str, sizes.entries))} entries")
+    builds = render.build_times(sizes.entries, sizes.build_repeat)
+    log("per-subscriber message cost, three ways")
+    costs = render.message_costs(sizes.readers_fast, sizes.readers_slow, sizes.cost_repeat)
+    sends = measure_sends(sizes, log)
     memory = []
     for size in sizes.list_sizes:
         log(f"peak RSS, {size} subscribers")
@@ -605,17 +611,26 @@ def main(argv: list[str] | None = None) -> None:
         help="measure the Postfix relay section again, keep the other saved numbers",
     )  # fmt: skip
     parser.add_argument(
+        "--send-only", action="store_true",
+        help="measure the local-sink send section again, keep the other saved numbers",
+    )  # fmt: skip
+    parser.add_argument(
         "--themes-only",
         action="store_true",
         help="re-measure the theme classifier only (after a keyword change), keep the rest",
     )
     args = parser.parse_args(argv)
-    if args.render_only or args.relay_only or args.themes_only:
+    if args.render_only or args.relay_only or args.send_only or args.themes_only:
         saved = args.out.parent / ASSETS / "results.json"
         results = json.loads(saved.read_text(encoding="utf-8"))
+        if args.relay_only or args.send_only:
+            results["sizes"] = {**results["sizes"], **asdict(FULL)}
         if args.relay_only:
             with term_unwinds():
                 results["relay"] = relay.measure(FULL.relay_messages, FULL.relay_repeat)
+        if args.send_only:
+            with term_unwinds():
+                results["send"] = measure_sends(FULL)
         if args.themes_only:
             results["themes"] = themes.measure()
     else:
