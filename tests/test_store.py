@@ -5,13 +5,14 @@ DIGEST_REQUIRE_POSTGRES=1."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
 
 from digest.errors import SendBusyError
 from digest.models import Subscriber
-from digest.store import Store, StoreError, SubscriberRecord, Target, rules
+from digest.store import Store, StoreError, SubscriberRecord, Target, feeds, rules
 from digest.store.engine import open_engine
 from digest.store.locks import issue_lock
 from digest.store.migrations import LATEST, MIGRATIONS, Migration, migrate, version
@@ -185,6 +186,44 @@ def test_feed_cache_and_items_published_once(store: Store) -> None:
     assert store.record_feed_items("2025-W01", [("k1", "f", "t"), ("k2", "f", "t")]) == 2
     assert store.record_feed_items("2025-W02", [("k1", "f", "t")]) == 0
     assert store.published_feed_items() == {"k1": "2025-W01", "k2": "2025-W01"}
+
+
+def test_sanitized_html_is_kept_per_sanitizer_version(store: Store) -> None:
+    results = {f"{n:064x}": (f"<p>é {n}</p>", "cut" if n == 2 else "") for n in range(3)}
+    store.save_sanitized_html("v1", results)
+    keys = [*results, "f" * 64]
+    assert store.sanitized_html("v1", keys) == results  # the unknown key is just missing
+    assert store.sanitized_html("v2", keys) == {}  # another sanitizer's results never count
+    store.save_sanitized_html("v2", {"0" * 64: ("<p>new</p>", "")})
+    assert store.sanitized_html("v2", ["0" * 64]) == {"0" * 64: ("<p>new</p>", "")}
+    assert store.sanitized_html("v1", ["0" * 64]) == {"0" * 64: results["0" * 64]}
+    many = [f"{n:064x}" for n in range(1200)]  # more keys than one statement takes
+    assert set(store.sanitized_html("v1", many)) == set(results)
+
+
+def test_sanitized_html_is_pruned_to_its_bound(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving never lets the table grow past SANITIZED_KEEP rows; the rows used last stay,
+    and rows unused for SANITIZED_DAYS go whatever the count."""
+    monkeypatch.setattr(feeds, "SANITIZED_KEEP", 5)
+    store.save_sanitized_html("v1", {f"a{n}": ("<p>a</p>", "") for n in range(4)})
+    time.sleep(0.02)
+    assert set(store.sanitized_html("v1", ["a0"])) == {"a0"}  # used again: newer than a1-a3
+    time.sleep(0.02)
+    store.save_sanitized_html("v1", {f"b{n}": ("<p>b</p>", "") for n in range(4)})
+    kept = {"a0", "b0", "b1", "b2", "b3"}
+    assert set(store.sanitized_html("v1", [f"{x}{n}" for x in "ab" for n in range(4)])) == kept
+    for batch in range(5):
+        store.save_sanitized_html("v1", {f"c{batch}-{n}": ("<p>c</p>", "") for n in range(4)})
+        assert store.sanitized_html_count() == 5
+    store.db.execute(
+        "UPDATE sanitized_html SET last_used = last_used - ? WHERE key IN ('c4-0', 'c4-1')",
+        ((feeds.SANITIZED_DAYS + 1) * 86400.0,),
+    )
+    assert store.prune_sanitized_html() == 2  # unused too long, however few rows there are
+    assert store.sanitized_html_count() == 3
+    assert store.prune_sanitized_html(keep=1) == 2 and store.sanitized_html_count() == 1
 
 
 def test_limits_are_shared_by_every_connection(store: Store, store_target: Target) -> None:
