@@ -3,6 +3,9 @@ usage errors, out-of-range ports, misspelt `DIGEST_*` overrides and short signin
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner, Result
 
@@ -29,6 +32,8 @@ def one_error_line(result: Result) -> str:
     ("args", "names"),
     [
         (["build", "--date", "2025-13-01"], "'--date'"),
+        (["send", "--date", "yesterday"], "'--date'"),
+        (["check", "--date", "2025-02-30"], "'--date'"),
         (["build", "--no-such-option"], "--no-such-option"),
         (["build", "--out", "config.toml"], "'--out'"),
         (["no-such-command"], "no-such-command"),
@@ -46,6 +51,32 @@ def test_usage_errors_are_one_line(project: Project, args: list[str], names: str
 def test_config_pointing_at_a_directory_is_one_line(project: Project) -> None:
     result = CliRunner().invoke(cli, ["--config", str(project.root), "check"])
     assert "'--config'" in one_error_line(result)
+
+
+def test_config_option_of_a_command_pointing_at_a_directory_is_one_line(
+    project: Project,
+) -> None:
+    result = CliRunner().invoke(cli, ["check", "--config", str(project.root)])
+    assert "'--config'" in one_error_line(result)
+
+
+def test_usage_errors_from_the_installed_command_are_one_line_on_stderr(
+    project: Project,
+) -> None:
+    """Through the real entry point, not CliRunner: the exit status and stderr a shell sees."""
+    for args in (
+        ["build", "--date", "2025-13-01"],
+        ["build", "--out", str(project.config)],
+        ["--config", str(project.root), "check"],
+        ["build", "--no-such-option"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", "from digest.cli import main; main()", *args],
+            cwd=project.root, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode != 0 and done.stdout == "", (args, done.stdout)
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, done.stderr)
 
 
 def test_bare_group_still_shows_its_help(project: Project) -> None:
