@@ -208,7 +208,10 @@ def test_sanitized_html_is_pruned_to_its_bound(
     and rows unused for SANITIZED_DAYS go whatever the count."""
     monkeypatch.setattr(feeds, "SANITIZED_KEEP", 5)
     store.save_sanitized_html("v1", {f"a{n}": ("<p>a</p>", "") for n in range(4)})
-    time.sleep(0.02)
+    fresh = _last_used(store)
+    assert set(store.sanitized_html("v1", ["a0", "a1"])) == {"a0", "a1"}
+    assert _last_used(store) == fresh  # read again within the day: nothing written
+    _age(store, ["a0", "a1", "a2", "a3"], days=10)
     assert set(store.sanitized_html("v1", ["a0"])) == {"a0"}  # used again: newer than a1-a3
     time.sleep(0.02)
     store.save_sanitized_html("v1", {f"b{n}": ("<p>b</p>", "") for n in range(4)})
@@ -217,13 +220,43 @@ def test_sanitized_html_is_pruned_to_its_bound(
     for batch in range(5):
         store.save_sanitized_html("v1", {f"c{batch}-{n}": ("<p>c</p>", "") for n in range(4)})
         assert store.sanitized_html_count() == 5
-    store.db.execute(
-        "UPDATE sanitized_html SET last_used = last_used - ? WHERE key IN ('c4-0', 'c4-1')",
-        ((feeds.SANITIZED_DAYS + 1) * 86400.0,),
-    )
+    _age(store, ["c4-0", "c4-1"], days=feeds.SANITIZED_DAYS + 1)
     assert store.prune_sanitized_html() == 2  # unused too long, however few rows there are
     assert store.sanitized_html_count() == 3
     assert store.prune_sanitized_html(keep=1) == 2 and store.sanitized_html_count() == 1
+
+
+def test_reading_and_pruning_sanitized_html_never_wait_for_another_connection(
+    store: Store, store_target: Target
+) -> None:
+    """Two hosts reading the same feeds: marking rows used and pruning skip the rows
+    another connection holds, so neither waits (nor deadlocks) over a cache."""
+    if store.engine != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no row locks to skip")
+    store.save_sanitized_html("v1", {"held": ("<p>h</p>", ""), "free": ("<p>f</p>", "")})
+    _age(store, ["held", "free"], days=10)
+    store.db.execute("SET lock_timeout = '5s'")  # waiting would fail, not hang
+    with Store(store_target) as other, other.transaction() as db:
+        db.execute("UPDATE sanitized_html SET note = note WHERE key = 'held'")
+        started = time.monotonic()
+        assert set(store.sanitized_html("v1", ["held", "free"])) == {"held", "free"}
+        assert store.prune_sanitized_html(days=1) == 0  # `held` is stale, but held
+        assert time.monotonic() - started < 2
+    assert store.prune_sanitized_html(days=1) == 1  # `free` was marked used; `held` goes
+    assert set(store.sanitized_html("v1", ["held", "free"])) == {"free"}
+
+
+def _age(store: Store, keys: list[str], days: float) -> None:
+    """Make rows look last used `days` ago."""
+    marks = ", ".join("?" * len(keys))
+    store.db.execute(
+        f"UPDATE sanitized_html SET last_used = last_used - ? WHERE key IN ({marks})",
+        (days * 86400.0, *keys),
+    )
+
+
+def _last_used(store: Store) -> list[float]:
+    return [row[0] for row in store.db.execute("SELECT last_used FROM sanitized_html ORDER BY key")]
 
 
 def test_limits_are_shared_by_every_connection(store: Store, store_target: Target) -> None:
