@@ -84,7 +84,7 @@ class SanitizedStore(Protocol):
     hex SHA-256 of the raw bodies, and only results of `version` count."""
 
     def sanitized_html(self, version: str, keys: Sequence[str]) -> Mapping[str, tuple[str, str]]:
-        """The stored (html, note) of those `keys` found, each marked as used now."""
+        """The stored (html, note) of those of `keys` it holds, marking them used."""
         ...
 
     def save_sanitized_html(self, version: str, results: Mapping[str, tuple[str, str]]) -> None:
@@ -100,8 +100,8 @@ def clean_feed_bodies(
     Kept by content hash in two layers: this process's LRU (the preview and the scheduler
     read the same feeds again and again), then, given a `store`, a table that outlives
     the process, since each `digest build`, `check` or `send` is a new one and nh3 is the
-    slow part of reading a feed. One lookup and one write per call, so a feed costs two
-    queries however many items it has. Only hashes and clean results are held.
+    slow part of reading a feed. One lookup per call, and one write when some body is
+    new, however many items a feed has. Only hashes and clean results are held.
     """
     keys = [hashlib.sha256(f.encode("utf-8", "replace")).digest() for f in fragments]
     found: dict[bytes, tuple[str, str]] = {}
