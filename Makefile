@@ -26,12 +26,13 @@ test: $(STAMP)
 	$(BIN)/ruff check digest tests bench
 	$(BIN)/ruff format --check digest tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The whole suite again with every project's store on PostgreSQL (a throwaway cluster;
 # tests about the SQLite file itself are skipped). CI runs it after `make test`.
+# A subset: make test-postgres PYTEST_ARGS="tests/test_store.py -k sanitized"
 test-postgres: $(STAMP)
-	DIGEST_TEST_STORE=postgresql $(BIN)/python -m pytest
+	DIGEST_TEST_STORE=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests bench

@@ -8,6 +8,7 @@ to be written into a committed file.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import re
@@ -25,6 +26,20 @@ from digest.models import BRIEF_THEME_ID, Theme
 
 ENV_PREFIX = "DIGEST_"
 CONFIG_ENV = "DIGEST_CONFIG"
+NOT_SETTINGS = frozenset(
+    {
+        CONFIG_ENV,
+        # The test suite's and CI's own switches (tests/, .ci/run, Makefile): CI exports
+        # them for the whole run, so every `digest` command the tests start sees them.
+        "DIGEST_REQUIRE_BROWSER",
+        "DIGEST_REQUIRE_POSTGRES",
+        "DIGEST_REQUIRE_SPAMASSASSIN",
+        "DIGEST_TEST_STORE",
+        "DIGEST_UPDATE_SNAPSHOTS",
+    }
+)
+"""`DIGEST_*` names that are not `DIGEST_<SECTION>_<KEY>` settings and are allowed; any
+other `DIGEST_*` name, except the secret variables the config names, is an error."""
 _ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -259,27 +274,34 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
 
 
 def _check_environment(settings: Settings) -> None:
-    """An unknown `DIGEST_<SECTION>_<KEY>` is an error, as an unknown key in the file is:
-    a misspelt override (DIGEST_DELIVERY_CONECTIONS) would otherwise be ignored without
-    a word. The variables the config names for secrets are allowed; names outside any
-    section (DIGEST_CONFIG, the test suite's own) are not settings and are left alone."""
-    secrets = {
+    """Every `DIGEST_*` variable must be a setting, as every key in the file must: a
+    misspelt override (DIGEST_DELIVERY_CONECTIONS, DIGEST_SMPT_HOST) would otherwise be
+    ignored without a word and the default used. Allowed besides: NOT_SETTINGS and the
+    variables the config names for secrets (whatever names it gives them)."""
+    allowed = NOT_SETTINGS | {
         settings.smtp.password_env,
         settings.store.password_env,
         settings.security.secret_key_env,
         settings.dkim.key_env,
-        CONFIG_ENV,
+        settings.dkim.ed25519_key_env,
+    }
+    known = {
+        f"{ENV_PREFIX}{section.upper()}_{f.name.upper()}": (section, f.name)
+        for section, cls in _SECTIONS.items()
+        for f in dataclasses.fields(cls)
     }
     for name in sorted(settings.environ):
-        if not name.startswith(ENV_PREFIX) or name in secrets:
+        if not name.startswith(ENV_PREFIX) or name in allowed or name.upper() in known:
             continue
-        for section, cls in _SECTIONS.items():
-            prefix = f"{ENV_PREFIX}{section.upper()}_"
-            if not name.startswith(prefix):
-                continue
-            key = name[len(prefix) :].lower()
-            if key not in {f.name for f in dataclasses.fields(cls)}:
-                raise ConfigError(f"environment variable {name}: [{section}] has no key {key!r}")
+        rest = name[len(ENV_PREFIX) :].lower()
+        section = next((s for s in _SECTIONS if rest.startswith(f"{s}_")), None)
+        if section is None:
+            problem = f"no section [{rest.split('_', 1)[0]}]"
+        else:
+            problem = f"[{section}] has no key {rest[len(section) + 1 :]!r}"
+        close = difflib.get_close_matches(name, [*known, *sorted(allowed)], n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else " (settings are DIGEST_<SECTION>_<KEY>)"
+        raise ConfigError(f"environment variable {name}: {problem}{hint}")
 
 
 def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, str]:

@@ -3,13 +3,19 @@ usage errors, out-of-range ports, misspelt `DIGEST_*` overrides and short signin
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
+from digest.config import _SECTIONS, NOT_SETTINGS
 from digest.errors import ConfigError
 from digest.tokens import secret_key
-from tests.conftest import Project
+from tests.conftest import REPO, Project
 
 
 def run(project: Project, *args: str, env: dict[str, str] | None = None) -> Result:
@@ -29,6 +35,8 @@ def one_error_line(result: Result) -> str:
     ("args", "names"),
     [
         (["build", "--date", "2025-13-01"], "'--date'"),
+        (["send", "--date", "yesterday"], "'--date'"),
+        (["check", "--date", "2025-02-30"], "'--date'"),
         (["build", "--no-such-option"], "--no-such-option"),
         (["build", "--out", "config.toml"], "'--out'"),
         (["no-such-command"], "no-such-command"),
@@ -48,6 +56,32 @@ def test_config_pointing_at_a_directory_is_one_line(project: Project) -> None:
     assert "'--config'" in one_error_line(result)
 
 
+def test_config_option_of_a_command_pointing_at_a_directory_is_one_line(
+    project: Project,
+) -> None:
+    result = CliRunner().invoke(cli, ["check", "--config", str(project.root)])
+    assert "'--config'" in one_error_line(result)
+
+
+def test_usage_errors_from_the_installed_command_are_one_line_on_stderr(
+    project: Project,
+) -> None:
+    """Through the real entry point, not CliRunner: the exit status and stderr a shell sees."""
+    for args in (
+        ["build", "--date", "2025-13-01"],
+        ["build", "--out", str(project.config)],
+        ["--config", str(project.root), "check"],
+        ["build", "--no-such-option"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", "from digest.cli import main; main()", *args],
+            cwd=project.root, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode != 0 and done.stdout == "", (args, done.stdout)
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, done.stderr)
+
+
 def test_bare_group_still_shows_its_help(project: Project) -> None:
     result = CliRunner().invoke(cli, ["subscribers"])
     assert "Usage:" in result.output and "import" in result.output
@@ -62,6 +96,65 @@ def test_unknown_digest_variable_is_an_error_naming_it(project: Project) -> None
     # The secret variables the config names, and names outside any section, are fine.
     project.settings(DIGEST_SMTP_PASSWORD="x", DIGEST_SECRET_KEY="k" * 40, DIGEST_CONFIG="x")
     project.settings(DIGEST_REQUIRE_BROWSER="1")
+
+
+def test_a_digest_variable_outside_every_section_is_an_error_naming_it(
+    project: Project,
+) -> None:
+    """Issue 12, item 16: `DIGEST_SMPT_HOST` (no section [smpt]) was ignored without a
+    word, and the default host used."""
+    line = one_error_line(
+        run(project, "check", "--date", "2025-12-03", env={"DIGEST_SMPT_HOST": "mx.example.org"})
+    )
+    assert line == (
+        "error: environment variable DIGEST_SMPT_HOST: no section [smpt]; "
+        "did you mean DIGEST_SMTP_HOST?"
+    )
+    with pytest.raises(ConfigError, match=r"DIGEST_DELIVERYCONNECTIONS: no section .*"
+                       r"did you mean DIGEST_DELIVERY_CONNECTIONS\?"):  # fmt: skip
+        project.settings(DIGEST_DELIVERYCONNECTIONS="4")
+    with pytest.raises(ConfigError, match=r"DIGEST_NOTHING_LIKE_IT: no section \[nothing\] "
+                       r"\(settings are DIGEST_<SECTION>_<KEY>\)$"):  # fmt: skip
+        project.settings(DIGEST_NOTHING_LIKE_IT="1")
+    with pytest.raises(ConfigError, match="did you mean DIGEST_REQUIRE_BROWSER"):
+        project.settings(DIGEST_REQUIRE_BROWSR="1")
+
+
+def test_the_secret_variables_the_config_names_are_allowed_whatever_their_names(
+    project: Project,
+) -> None:
+    project.settings(DIGEST_DKIM_KEY="k", DIGEST_DKIM_ED25519_KEY="k", DIGEST_STORE_PASSWORD="p")
+    text = project.config.read_text(encoding="utf-8")
+    default = 'password_env = "DIGEST_SMTP_PASSWORD"'
+    assert default in text
+    project.config.write_text(
+        text.replace(default, 'password_env = "DIGEST_MAIL_RELAY_PW"'), encoding="utf-8"
+    )
+    assert project.settings(DIGEST_MAIL_RELAY_PW="pw").smtp.password_env == "DIGEST_MAIL_RELAY_PW"
+    with pytest.raises(ConfigError, match="DIGEST_MAIL_RELAY_PWD: no section"):
+        project.settings(DIGEST_MAIL_RELAY_PWD="pw")
+
+
+def test_the_test_and_ci_switches_are_allowed_and_each_is_in_use(project: Project) -> None:
+    """NOT_SETTINGS is exactly what this repository sets or reads besides settings: CI's
+    exports and the Makefile's assignments load, every `DIGEST_*` the tests read from the
+    environment is allowed, and every allowed name is used somewhere."""
+    settings = {f"DIGEST_{s}_{f.name}".upper() for s, c in _SECTIONS.items()
+                for f in dataclasses.fields(c)}  # fmt: skip
+    ci = (REPO / ".ci" / "run").read_text() + (REPO / "Makefile").read_text()
+    exported = set(re.findall(r"\b(DIGEST_[A-Z0-9_]+)=", ci))
+    assert {"DIGEST_REQUIRE_BROWSER", "DIGEST_TEST_STORE"} <= exported
+    assert exported - settings <= NOT_SETTINGS
+    tests = "".join(path.read_text(encoding="utf-8") for path in (REPO / "tests").glob("*.py"))
+    read = set(re.findall(r"environ\.get\(\s*\"(DIGEST_[A-Z0-9_]+)\"", tests))
+    read |= set(re.findall(r"setenv\(\s*\"(DIGEST_[A-Z0-9_]+)\"", tests))
+    assert len(read) >= 5 and read - settings <= NOT_SETTINGS | {"DIGEST_STORE_PASSWORD"}
+    everywhere = ci + tests + (REPO / "README.md").read_text(encoding="utf-8")
+    assert all(name in everywhere for name in NOT_SETTINGS)
+    project.settings(**dict.fromkeys(NOT_SETTINGS - {"DIGEST_CONFIG"}, "1"), DIGEST_CONFIG="x")
+    result = run(project, "check", "--date", "2025-12-03",
+                 env={**dict.fromkeys(NOT_SETTINGS - {"DIGEST_CONFIG"}, "1")})  # fmt: skip
+    assert "environment variable" not in result.output, result.output
 
 
 def test_signing_key_needs_32_bytes_from_the_environment_as_from_the_file(

@@ -4,9 +4,15 @@ conditional requests; a feed item published in one issue only, ever."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -19,6 +25,7 @@ from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from digest.entries import gather_entries
+from digest.sources import sanitize
 from digest.sources.feed import FeedError, fetch_url, load_feed, parse_feed
 from digest.sources.sanitize import CACHE_STATS, MAX_ITEM_CHARS
 from digest.store import Store, open_store
@@ -306,6 +313,98 @@ def test_deep_or_huge_item_html_is_flattened_or_cut_before_sanitizing() -> None:
     misses = CACHE_STATS["misses"]
     parse_feed(feed, "deep.rss", ["fr"], "fr")
     assert CACHE_STATS["misses"] == misses  # the same items again: nothing re-sanitized
+
+
+def _wire(bodies: list[str]) -> str:
+    items = "".join(
+        f"<item><title>Dépêche {n}</title><guid>wire-{n}</guid>"
+        f"<description><![CDATA[{body}]]></description>"
+        "<pubDate>Tue, 02 Dec 2025 09:00:00 GMT</pubDate></item>"
+        for n, body in enumerate(bodies, 1)
+    )
+    channel = f"<channel><title>Fil</title>{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
+
+
+WIRE_BODIES = [
+    f'<p>Dépêche {n} <a href="https://example.org/{n}" onclick="x()">lien</a></p>'
+    f"<script>alert({n})</script><div><div><em>fin {n}</em></div></div>"
+    for n in range(1, 5)
+]
+
+
+def test_unchanged_items_are_not_sanitized_again_in_a_new_run(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12, item 10: each `digest build`, `check` or `send` is a new process, so the
+    sanitized bodies are kept in the store; a changed item, or a new sanitizer, is
+    sanitized again."""
+    feed = tmp_path / "wire.rss"
+    feed.write_text(_wire(WIRE_BODIES), encoding="utf-8")
+    settings = project.settings(DIGEST_FEEDS_URLS=str(feed))
+    sanitized: list[str] = []
+    real_clean_html = sanitize.clean_html
+
+    def counting_clean_html(fragment: str) -> str:
+        sanitized.append(fragment)
+        return real_clean_html(fragment)
+
+    monkeypatch.setattr(sanitize, "clean_html", counting_clean_html)
+
+    def new_run() -> dict[str, str]:
+        """What a new `digest` process reads: an empty in-process cache, a new connection."""
+        monkeypatch.setattr(sanitize, "_CACHE", OrderedDict())
+        sanitized.clear()
+        collected = gather_entries(settings, dt.date(2025, 12, 3))
+        return {e.title: e.body_html for e in collected.entries if e.title.startswith("Dépêche")}
+
+    first = new_run()
+    assert sorted(sanitized) == sorted(WIRE_BODIES)
+    assert "<script" not in first["Dépêche 1"] and "onclick" not in first["Dépêche 1"]
+    assert new_run() == first and sanitized == []  # nothing sanitized the second time
+
+    changed = [*WIRE_BODIES[:2], WIRE_BODIES[2].replace("fin 3", "fin révisée"), WIRE_BODIES[3]]
+    feed.write_text(_wire(changed), encoding="utf-8")
+    third = new_run()
+    assert sanitized == [changed[2]]  # only the changed item
+    assert "fin révisée" in third["Dépêche 3"] and third["Dépêche 1"] == first["Dépêche 1"]
+
+    with open_store(settings) as store:
+        keys = [hashlib.sha256(body.encode()).hexdigest() for body in changed]
+        stored = store.sanitized_html(sanitize.SANITIZER_VERSION, keys)
+    assert [stored[key] for key in keys] == [(real_clean_html(b), "") for b in changed]
+
+    monkeypatch.setattr(sanitize, "SANITIZER_VERSION", "a later policy")
+    assert new_run() == third and sorted(sanitized) == sorted(changed)
+
+
+def test_a_second_digest_process_reads_the_sanitized_bodies_from_the_store(
+    project: Project, tmp_path: Path
+) -> None:
+    """The same, with real separate processes: the second one runs nh3 on nothing."""
+    feed = tmp_path / "wire.rss"
+    feed.write_text(_wire(WIRE_BODIES), encoding="utf-8")
+    code = (
+        "import datetime, json, pathlib, sys\n"
+        "from digest.config import load_settings\n"
+        "from digest.entries import gather_entries\n"
+        "from digest.sources.sanitize import CACHE_STATS\n"
+        "settings = load_settings(pathlib.Path(sys.argv[1]))\n"
+        "gather_entries(settings, datetime.date(2025, 12, 3))\n"
+        "print(json.dumps(CACHE_STATS))\n"
+    )
+
+    def run_process() -> dict[str, int]:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(project.config)],
+            env={**os.environ, "DIGEST_FEEDS_URLS": str(feed)},
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        stats: dict[str, int] = json.loads(done.stdout)
+        return stats
+
+    assert run_process() == {"hits": 0, "stored": 0, "misses": 4}
+    assert run_process() == {"hits": 0, "stored": 4, "misses": 0}
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,14 @@ DIGEST_REQUIRE_POSTGRES=1."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import pytest
 
 from digest.errors import SendBusyError
 from digest.models import Subscriber
-from digest.store import Store, StoreError, SubscriberRecord, Target, rules
+from digest.store import Store, StoreError, SubscriberRecord, Target, feeds, rules
 from digest.store.engine import open_engine
 from digest.store.locks import issue_lock
 from digest.store.migrations import LATEST, MIGRATIONS, Migration, migrate, version
@@ -185,6 +186,83 @@ def test_feed_cache_and_items_published_once(store: Store) -> None:
     assert store.record_feed_items("2025-W01", [("k1", "f", "t"), ("k2", "f", "t")]) == 2
     assert store.record_feed_items("2025-W02", [("k1", "f", "t")]) == 0
     assert store.published_feed_items() == {"k1": "2025-W01", "k2": "2025-W01"}
+
+
+def test_sanitized_html_is_kept_per_sanitizer_version(store: Store) -> None:
+    results = {f"{n:064x}": (f"<p>é {n}</p>", "cut" if n == 2 else "") for n in range(3)}
+    store.save_sanitized_html("v1", results)
+    keys = [*results, "f" * 64]
+    assert store.sanitized_html("v1", keys) == results  # the unknown key is just missing
+    assert store.sanitized_html("v2", keys) == {}  # another sanitizer's results never count
+    store.save_sanitized_html("v2", {"0" * 64: ("<p>new</p>", "")})
+    assert store.sanitized_html("v2", ["0" * 64]) == {"0" * 64: ("<p>new</p>", "")}
+    assert store.sanitized_html("v1", ["0" * 64]) == {"0" * 64: results["0" * 64]}
+    many = [f"{n:064x}" for n in range(1200)]  # more keys than one statement takes
+    assert set(store.sanitized_html("v1", many)) == set(results)
+
+
+def test_sanitized_html_is_pruned_to_its_bound(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving never lets the table grow past SANITIZED_KEEP rows; the rows used last stay,
+    and rows unused for SANITIZED_DAYS go whatever the count."""
+    monkeypatch.setattr(feeds, "SANITIZED_KEEP", 5)
+    store.save_sanitized_html("v1", {f"a{n}": ("<p>a</p>", "") for n in range(4)})
+    fresh = _last_used(store)
+    assert set(store.sanitized_html("v1", ["a0", "a1"])) == {"a0", "a1"}
+    assert _last_used(store) == fresh  # read again within the day: nothing written
+    _age(store, ["a0", "a1", "a2", "a3"], days=10)
+    assert set(store.sanitized_html("v1", ["a0"])) == {"a0"}  # used again: newer than a1-a3
+    time.sleep(0.02)
+    store.save_sanitized_html("v1", {f"b{n}": ("<p>b</p>", "") for n in range(4)})
+    kept = {"a0", "b0", "b1", "b2", "b3"}
+    assert set(store.sanitized_html("v1", [f"{x}{n}" for x in "ab" for n in range(4)])) == kept
+    for batch in range(5):
+        store.save_sanitized_html("v1", {f"c{batch}-{n}": ("<p>c</p>", "") for n in range(4)})
+        assert store.sanitized_html_count() == 5
+    _age(store, ["c4-0", "c4-1"], days=feeds.SANITIZED_DAYS + 1)
+    assert store.prune_sanitized_html() == 2  # unused too long, however few rows there are
+    assert store.sanitized_html_count() == 3
+    assert store.prune_sanitized_html(keep=1) == 2 and store.sanitized_html_count() == 1
+
+
+def test_reading_and_pruning_sanitized_html_never_wait_for_another_connection(
+    store: Store, store_target: Target
+) -> None:
+    """Two hosts reading the same feeds: marking rows used and pruning skip the rows
+    another connection holds, so neither waits (nor deadlocks) over a cache. On SQLite
+    (one writer at a time) reading known bodies writes nothing, so it never needs the
+    write lock another connection holds."""
+    store.save_sanitized_html("v1", {"held": ("<p>h</p>", ""), "free": ("<p>f</p>", "")})
+    if store.engine == "sqlite":
+        store.db.execute("PRAGMA busy_timeout = 500")  # a write would fail, not wait
+        with Store(store_target) as other, other.transaction() as db:
+            db.execute("UPDATE sanitized_html SET note = note WHERE key = 'held'")
+            assert set(store.sanitized_html("v1", ["held", "free"])) == {"held", "free"}
+        return
+    _age(store, ["held", "free"], days=10)
+    store.db.execute("SET lock_timeout = '5s'")  # waiting would fail, not hang
+    with Store(store_target) as other, other.transaction() as db:
+        db.execute("UPDATE sanitized_html SET note = note WHERE key = 'held'")
+        started = time.monotonic()
+        assert set(store.sanitized_html("v1", ["held", "free"])) == {"held", "free"}
+        assert store.prune_sanitized_html(days=1) == 0  # `held` is stale, but held
+        assert time.monotonic() - started < 2
+    assert store.prune_sanitized_html(days=1) == 1  # `free` was marked used; `held` goes
+    assert set(store.sanitized_html("v1", ["held", "free"])) == {"free"}
+
+
+def _age(store: Store, keys: list[str], days: float) -> None:
+    """Make rows look last used `days` ago."""
+    marks = ", ".join("?" * len(keys))
+    store.db.execute(
+        f"UPDATE sanitized_html SET last_used = last_used - ? WHERE key IN ({marks})",
+        (days * 86400.0, *keys),
+    )
+
+
+def _last_used(store: Store) -> list[float]:
+    return [row[0] for row in store.db.execute("SELECT last_used FROM sanitized_html ORDER BY key")]
 
 
 def test_limits_are_shared_by_every_connection(store: Store, store_target: Target) -> None:

@@ -30,7 +30,13 @@ from digest.models import Entry
 from digest.sources.dates import parse_written_datetime
 from digest.sources.language import declared_language, detect_language
 from digest.sources.problems import Problem
-from digest.sources.sanitize import clean_feed_html, clean_html, html_to_text, strip_tags
+from digest.sources.sanitize import (
+    SanitizedStore,
+    clean_feed_bodies,
+    clean_html,
+    html_to_text,
+    strip_tags,
+)
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
 USER_AGENT = "digest-feed-reader/0.1"
@@ -55,8 +61,9 @@ class CachedFeed:
     body: bytes
 
 
-class FeedCache(Protocol):
-    """Where validators and the last body live between runs (the Store implements it)."""
+class FeedCache(SanitizedStore, Protocol):
+    """Where validators, the last body and sanitized items live between runs (the Store
+    implements it)."""
 
     def feed_cache(self, url: str) -> Any: ...
 
@@ -160,13 +167,15 @@ def parse_feed(
     default_language: str,
     tz: dt.tzinfo = dt.UTC,
     names: Mapping[str, str] | None = None,
+    sanitized: SanitizedStore | None = None,
 ) -> tuple[list[Entry], list[Problem]]:
     """Entries of one feed document, and warnings about items that had to be left out.
 
     Item dates are UTC in feedparser; `tz` turns them into the newsletter's calendar day.
     The feed's declared language wins; without one each item's language is detected from
     its text, else the feed's, else `default_language`. `names` maps hosts or feed URLs to
-    the source name to show (the `[feeds] names` setting).
+    the source name to show (the `[feeds] names` setting). `sanitized` keeps sanitized
+    bodies between runs, so an unchanged item is not sanitized again.
     Raises FeedError when the document is not a well-formed feed.
     """
     if b"\x00" in data[:1024] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -188,13 +197,17 @@ def parse_feed(
         location,
         names or {},
     )
+    read = [_read_item(item, number, location, tz) for number, item in enumerate(parsed.entries, 1)]
+    bodies = iter(clean_feed_bodies([r.raw_body for r, _ in read if r is not None], sanitized))
     items: list[_Item] = []
-    for number, item in enumerate(parsed.entries, start=1):
-        found, problem = _read_item(item, number, location, tz)
+    for partial, problem in read:
+        if partial is not None:
+            body_html, note = next(bodies)
+            if note:
+                problem = partial.warn(note)
+            items.append(partial.finish(body_html))
         if problem is not None:
             problems.append(problem)
-        if found is not None:
-            items.append(found)
     declared = declared_language(parsed.feed.get("language"))
     whole = declared or detect_language("\n".join(f"{i.title}\n{i.text}" for i in items[:20]))
     feed_language = whole or default_language
@@ -271,15 +284,37 @@ def _escape_plain(text: str) -> str:
     return "".join(f"<p>{escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
 
 
+@dataclass(frozen=True)
+class _Read:
+    """An item read up to its raw body: bodies are sanitized a whole feed at a time."""
+
+    key: str
+    title: str
+    date: dt.date
+    link: str
+    raw_body: str
+    declared: str | None
+    label: str
+    location: str
+
+    def warn(self, message: str) -> Problem:
+        return _item_problem(self.location, self.label, message)
+
+    def finish(self, body_html: str) -> _Item:
+        text = html_to_text(body_html)
+        return _Item(self.key, self.title, self.date, self.link, body_html, text, self.declared)
+
+
 def _read_item(
     item: dict[str, Any], number: int, location: str, tz: dt.tzinfo
-) -> tuple[_Item | None, Problem | None]:
-    """One item, or None with the warning saying why it was left out."""
+) -> tuple[_Read | None, Problem | None]:
+    """One item (its body still raw), or None with the warning saying why it was left
+    out."""
     title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
+    label = f"item {number} ({title[:40]})" if title else f"item {number}"
 
     def warn(message: str) -> Problem:
-        label = f"item {number} ({title[:40]})" if title else f"item {number}"
-        return Problem("feed-item", "warning", location, 0, f"{label}: {message}")
+        return _item_problem(location, label, message)
 
     if not title:
         return None, warn("no title; skipped")
@@ -292,14 +327,15 @@ def _read_item(
     if raw_link.lower().startswith(("http:", "https:")) and not link:
         problem = warn(f"link {raw_link[:80]!r} is not a usable http(s) URL; kept without it")
     raw_body = item_body(item)
-    body_html, note = clean_feed_html(raw_body)
-    if note:
-        problem = warn(note)
     key = feed_key(str(item.get("id", "") or ""), link or raw_link, title, raw_body)
     details = [item.get("title_detail"), item.get("summary_detail"), *(item.get("content") or [])]
     own = next((d.get("language") for d in details if d and d.get("language")), None)
-    item_language = declared_language(own)
-    return _Item(key, title, when, link, body_html, html_to_text(body_html), item_language), problem
+    found = _Read(key, title, when, link, raw_body, declared_language(own), label, location)
+    return found, problem
+
+
+def _item_problem(location: str, label: str, message: str) -> Problem:
+    return Problem("feed-item", "warning", location, 0, f"{label}: {message}")
 
 
 def item_date(item: dict[str, Any], tz: dt.tzinfo) -> dt.date | None:
@@ -412,4 +448,4 @@ def load_feed(
         data = read_feed_file(base / Path(location.removeprefix("file://")))
     else:
         raise FeedError(location, "feeds must be http(s) URLs or local files")
-    return parse_feed(data, location, languages, default_language, tz, names)
+    return parse_feed(data, location, languages, default_language, tz, names, cache)

@@ -10,6 +10,8 @@ import hashlib
 import html
 import re
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import nh3
 
@@ -19,6 +21,7 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "q": {"cite"}}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
+LINK_REL = "noopener noreferrer nofollow"
 
 
 def clean_html(fragment: str) -> str:
@@ -28,7 +31,7 @@ def clean_html(fragment: str) -> str:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
+        link_rel=LINK_REL,
         strip_comments=True,
     )
 
@@ -72,19 +75,63 @@ def strip_tags(fragment: str) -> str:
 
 def clean_feed_html(fragment: str) -> tuple[str, str]:
     """A feed item's body sanitized, and a note ('' if none) when it had to be cut or
-    flattened first.
+    flattened first (held in this process only; see `clean_feed_bodies`)."""
+    return clean_feed_bodies([fragment])[0]
 
-    Kept by content hash: an unchanged item is sanitized once per process, while the
-    preview and the scheduler read the same feeds again and again. Only the hash and the
-    clean result are held, at most CACHE_SIZE of them.
+
+class SanitizedStore(Protocol):
+    """Where sanitized bodies outlive the process (the Store implements it): keys are
+    hex SHA-256 of the raw bodies, and only results of `version` count."""
+
+    def sanitized_html(self, version: str, keys: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+        """The stored (html, note) of those of `keys` it holds, marking them used."""
+        ...
+
+    def save_sanitized_html(self, version: str, results: Mapping[str, tuple[str, str]]) -> None:
+        """Keep new results, pruning the table to its bound."""
+        ...
+
+
+def clean_feed_bodies(
+    fragments: Sequence[str], store: SanitizedStore | None = None
+) -> list[tuple[str, str]]:
+    """`clean_feed_html` of each fragment, in order, sanitizing only what was never seen.
+
+    Kept by content hash in two layers: this process's LRU (the preview and the scheduler
+    read the same feeds again and again), then, given a `store`, a table that outlives
+    the process, since each `digest build`, `check` or `send` is a new one and nh3 is the
+    slow part of reading a feed. One lookup per call, and one write when some body is
+    new, however many items a feed has. Only hashes and clean results are held.
     """
-    key = hashlib.sha256(fragment.encode("utf-8", "replace")).digest()
-    found = _CACHE.get(key)
-    if found is not None:
-        _CACHE.move_to_end(key)
-        CACHE_STATS["hits"] += 1
-        return found
-    CACHE_STATS["misses"] += 1
+    keys = [hashlib.sha256(f.encode("utf-8", "replace")).digest() for f in fragments]
+    found: dict[bytes, tuple[str, str]] = {}
+    for key in keys:
+        if key in found:
+            continue
+        held = _CACHE.get(key)
+        if held is not None:
+            _CACHE.move_to_end(key)
+            CACHE_STATS["hits"] += 1
+            found[key] = held
+    wanted = [k for k in dict.fromkeys(keys) if k not in found]
+    if store is not None and wanted:
+        stored = store.sanitized_html(SANITIZER_VERSION, [k.hex() for k in wanted])
+        for key in wanted:
+            result = stored.get(key.hex())
+            if result is not None:
+                CACHE_STATS["stored"] += 1
+                found[key] = _remember(key, (result[0], result[1]))
+    fresh: dict[str, tuple[str, str]] = {}
+    for fragment, key in zip(fragments, keys, strict=True):
+        if key not in found:
+            CACHE_STATS["misses"] += 1
+            found[key] = fresh[key.hex()] = _remember(key, _sanitize_feed_body(fragment))
+    if store is not None and fresh:
+        store.save_sanitized_html(SANITIZER_VERSION, fresh)
+    return [found[key] for key in keys]
+
+
+def _sanitize_feed_body(fragment: str) -> tuple[str, str]:
     notes = []
     if nesting_depth(fragment) > MAX_DEPTH:  # a linear scan, so before any cut
         text = " ".join(strip_tags(fragment).split())
@@ -93,7 +140,10 @@ def clean_feed_html(fragment: str) -> tuple[str, str]:
     if len(fragment) > MAX_ITEM_CHARS:
         fragment = fragment[:MAX_ITEM_CHARS]
         notes.append(f"body longer than {MAX_ITEM_CHARS:,} characters; cut")
-    result = (clean_html(fragment), "; ".join(notes))
+    return clean_html(fragment), "; ".join(notes)
+
+
+def _remember(key: bytes, result: tuple[str, str]) -> tuple[str, str]:
     _CACHE[key] = result
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -102,4 +152,28 @@ def clean_feed_html(fragment: str) -> tuple[str, str]:
 
 CACHE_SIZE = 4096
 _CACHE: OrderedDict[bytes, tuple[str, str]] = OrderedDict()
-CACHE_STATS = {"hits": 0, "misses": 0}
+CACHE_STATS = {"hits": 0, "stored": 0, "misses": 0}
+"""hits: from this process's LRU; stored: from the store; misses: sanitized by nh3."""
+
+_REVISION = 1
+"""Bump when this module changes what `clean_feed_bodies` returns in a way the policy
+fingerprint below cannot see (new note wording, a new step before nh3)."""
+
+
+def _fingerprint() -> str:
+    policy = (
+        sorted(ALLOWED_TAGS),
+        sorted((tag, sorted(names)) for tag, names in ALLOWED_ATTRIBUTES.items()),
+        sorted(ALLOWED_SCHEMES),
+        LINK_REL,
+        MAX_ITEM_CHARS,
+        MAX_DEPTH,
+    )
+    nh3_version = getattr(nh3, "__version__", "unknown")
+    policy_hash = hashlib.sha256(repr(policy).encode()).hexdigest()[:12]
+    return f"{_REVISION}:nh3-{nh3_version}:{policy_hash}"
+
+
+SANITIZER_VERSION = _fingerprint()
+"""What a stored sanitized body was made by: a result is reused only under the same
+version, so changing the allow-lists, the caps or nh3 itself re-sanitizes every item."""

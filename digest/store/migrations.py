@@ -320,6 +320,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX deliveries_claim ON deliveries(issue_key, status, subscriber_id);
         """,
     ),
+    # 9: feed bodies as sanitized, by the hash of the raw body and the sanitizer's version,
+    # so a new process does not run nh3 again on unchanged items; html is zlib-compressed
+    # UTF-8, last_used (the database's clock) decides what pruning drops.
+    Migration(
+        sqlite="""
+        CREATE TABLE sanitized_html (
+            key TEXT NOT NULL,
+            version TEXT NOT NULL,
+            html BLOB NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            last_used REAL NOT NULL,
+            PRIMARY KEY (key, version)
+        );
+        CREATE INDEX sanitized_html_used ON sanitized_html(last_used, key, version);
+        """,
+        postgresql="""
+        CREATE TABLE sanitized_html (
+            key TEXT NOT NULL,
+            version TEXT NOT NULL,
+            html BYTEA NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            last_used DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (key, version)
+        );
+        CREATE INDEX sanitized_html_used ON sanitized_html(last_used, key, version);
+        """,
+    ),
 )
 
 LATEST = len(MIGRATIONS)
