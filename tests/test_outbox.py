@@ -15,10 +15,11 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from digest import pipeline
-from digest.delivery.outbox import OutboxOptions, RateLimiter
+from digest.delivery.outbox import OutboxOptions, RateLimiter, SendSummary, deliver
 from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import DeliverySetupError
-from digest.models import Subscriber
+from digest.models import Message, Subscriber
+from digest.store import open_store
 from tests.conftest import Project, RecordingHandler, SmtpServer, smtp_serving
 from tests.test_delivery import setup
 
@@ -376,3 +377,46 @@ def test_outbox_options_follow_every_delivery_key(project: Project) -> None:
     options = OutboxOptions.from_settings(settings.delivery)
     assert (options.connections, options.rate_per_second) == (3, 2.5)
     assert (options.hourly_cap, options.max_attempts) == (900, 6)
+
+
+def test_an_interrupt_that_breaks_the_connection_still_gives_the_rows_back(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Ctrl-C inside a database call can leave the sending connection mid-command
+    # (psycopg: "another command is already in progress"). The rows it claimed must
+    # still go back at once, over a fresh connection, or a rerun waits out the lease.
+    edition, store = setup(project)
+    readers = store.subscribers("active")
+    store.freeze_issue("2025-W49", 49, 1, ((s, "all") for s in readers))
+    broken: list[str] = []
+    release = store.release_claims
+
+    def release_on_a_broken_connection(key: str, claimer: str | None = None) -> int:
+        if claimer is None:  # SQLite's release of stale claims, before the send
+            return release(key)
+        broken.append(claimer)
+        raise RuntimeError("another command is already in progress")
+
+    monkeypatch.setattr(store, "release_claims", release_on_a_broken_connection)
+    built: list[str] = []
+
+    def make(subscriber: Subscriber) -> Message:
+        if len(built) == 2:
+            raise KeyboardInterrupt
+        built.append(subscriber.email)
+        return edition.message_for(subscriber)
+
+    class Accepting:
+        def send(self, message: Message) -> str:
+            return "250 ok"
+
+        def close(self) -> None:
+            pass
+
+    with pytest.raises(KeyboardInterrupt):
+        deliver(store, "2025-W49", make, [Accepting()], OutboxOptions(), SendSummary("2025-W49"))
+    assert broken  # the sending connection's release failed, and was not the error raised
+    with open_store(project.settings()) as fresh:
+        assert fresh.lease_wait("2025-W49", "another sender") is None  # nothing held
+        counts = fresh.counts("2025-W49")
+    assert counts.get("pending", 0) == len(readers) - counts.get("sent", 0) > 0

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -144,10 +149,35 @@ def show_plan(issue_key: str, planned: list[pipeline.PlannedDelivery]) -> None:
     click.echo(f"issue {issue_key} dry run: {would} would be sent, nothing was sent")
 
 
+@contextlib.contextmanager
+def ctrl_c_stops(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C during a send sets `stop`: the messages in flight finish and are committed,
+    the rest stay pending, and the command ends with the usual `error: interrupted` line
+    (exit 130). Raised as KeyboardInterrupt, it could land inside a database call and
+    leave the connection mid-command. A second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        raise KeyboardInterrupt
+
+
 def send_with_progress(edition: pipeline.Edition) -> tuple[SendSummary, dict[str, int]]:
     """A progress bar with rate and ETA on a terminal; silent when piped or logged."""
+    stop = threading.Event()
     if not sys.stdout.isatty():
-        result = jobs.run_send(edition)
+        with ctrl_c_stops(stop):
+            result = jobs.run_send(edition, stop=stop)
         return result.summary, result.counts
     with open_store(edition.settings) as store:
         counts = store.counts(edition.issue.key)
@@ -168,7 +198,8 @@ def send_with_progress(edition: pipeline.Edition) -> tuple[SendSummary, dict[str
             done += 1
             bar.update(1, email)
 
-        result = jobs.run_send(edition, on_sent=tick)
+        with ctrl_c_stops(stop):
+            result = jobs.run_send(edition, stop=stop, on_sent=tick)
     return result.summary, result.counts
 
 

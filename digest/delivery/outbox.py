@@ -430,7 +430,28 @@ def _run_workers(
     finally:
         beat.set()
         _stop_workers(run, threads)
-        store.release_claims(issue_key, claimer)  # deferred rows: free for the next run
+        _give_back(run, store, issue_key, claimer)
+
+
+def _give_back(run: _Run, store: Store, issue_key: str, claimer: str) -> None:
+    """Release the rows this sender still holds (deferred ones: free for the next run).
+
+    A Ctrl-C can land inside a call on the sending connection and leave it mid-command
+    (psycopg: "another command is already in progress"), its session still holding the
+    claim's row locks. When the send is ending on such an error anyway, that connection
+    is closed (which drops its locks) and the rows go back over a fresh one: otherwise a
+    rerun would wait out the lease before resuming."""
+    try:
+        store.release_claims(issue_key, claimer)
+    except Exception:
+        if run.fatal is None:
+            raise
+        store.close()
+        fresh = store.reopen()
+        try:
+            fresh.release_claims(issue_key, claimer)
+        finally:
+            fresh.close()
 
 
 def _heartbeat(run: _Run, opened: Store, claimer: str, done: threading.Event) -> None:

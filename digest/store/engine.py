@@ -134,6 +134,11 @@ class Engine:
     def relax_durability(self) -> None:
         """Fewer flushes for the per-message marks of a send (see each engine)."""
 
+    @property
+    def closed(self) -> bool:
+        """Closed on purpose after an interrupt left it mid-command (outbox._give_back)."""
+        return False
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -334,6 +339,10 @@ class PostgresEngine(Engine):
         # loses nothing it committed; only a crash of the database server itself can undo
         # the last marks, which re-sends those messages and never skips anyone.
         self.execute("SET synchronous_commit = off")
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.db.closed)
 
     def close(self) -> None:
         self.db.close()

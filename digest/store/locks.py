@@ -77,7 +77,8 @@ def issue_lock(
         yield lock
     finally:
         mode = "_shared" if lock.shared else ""
-        db.execute(f"SELECT pg_advisory_unlock{mode}(?, hashtext(?))", (LOCK_CLASS, key))
+        if not db.closed:  # a closed session's advisory locks are gone with it
+            db.execute(f"SELECT pg_advisory_unlock{mode}(?, hashtext(?))", (LOCK_CLASS, key))
 
 
 def lock_holder(store: StoreBase, key: str) -> str:
