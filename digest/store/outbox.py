@@ -240,7 +240,8 @@ class OutboxQueries(StoreBase):
 
     def delivery_by_message_id(self, message_id: str) -> DeliveryRow | None:
         row = self.db.execute(
-            "SELECT * FROM deliveries WHERE message_id = ? LIMIT 1", (message_id,)
+            "SELECT * FROM deliveries WHERE message_id = ? AND message_id <> '' LIMIT 1",
+            (message_id,),
         ).fetchone()
         return delivery_of(row) if row else None
 
