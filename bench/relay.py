@@ -276,6 +276,9 @@ def ratios(relay: dict[str, Any]) -> dict[str, float]:
             out[f"dkim_on_off_{count}"] = paired(
                 row, "ours_per_s", rows[(False, count)], "ours_per_s"
             )
+            out[f"bare_dkim_on_off_{count}"] = paired(
+                row, "bare_per_s", rows[(False, count)], "bare_per_s"
+            )
     return out
 
 
