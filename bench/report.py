@@ -409,6 +409,14 @@ README_START = "<!-- performance:headlines (bench/report.py writes this list; do
 README_END = "<!-- /performance:headlines -->"
 
 
+def _since(results: dict[str, Any]) -> str:
+    """`; measured again since: ...` for the sections re-run alone (--relay-only...)."""
+    again = results.get("measured_again") or {}
+    if not again:
+        return ""
+    return "; measured again since: " + ", ".join(f"{k} {v}" for k, v in sorted(again.items()))
+
+
 def rewrite_readme(readme: Path, results: dict[str, Any]) -> bool:
     """Put the page's headlines between the README's markers; False if it has none."""
     text = readme.read_text(encoding="utf-8")
@@ -416,7 +424,7 @@ def rewrite_readme(readme: Path, results: dict[str, Any]) -> bool:
     if start < 0 or end < start:
         return False
     block = "\n".join(
-        [README_START, f"Measured {results['machine']['date']}:", "",
+        [README_START, f"Measured {results['machine']['date']}{_since(results)}:", "",
          *[f"- {line}" for line in headlines(results)], README_END]
     )  # fmt: skip
     updated = text[:start] + block + text[end + len(README_END) :]
@@ -435,7 +443,8 @@ def page(results: dict[str, Any], images: list[str], chaos: str) -> str:
         "",
         "Written by `make bench` (`python -m bench`, bench/report.py); do not edit by hand.",
         f"Measured {m['date']} in {results['seconds']:.0f} s on {m['cpu']}, {m['cores']} "
-        f"cores, shared with other work (load average at the end: {m['load_average']}).",
+        f"cores, shared with other work (load average at the end: {m['load_average']})"
+        f"{_since(results)}.",
         f"{m['platform']}; Python {m['python']}, SQLite {m['sqlite']}, {versions}.",
         "",
         "Absolute numbers move with the load on this shared machine; each comparison is a",
@@ -638,12 +647,18 @@ def main(argv: list[str] | None = None) -> None:
         results = json.loads(saved.read_text(encoding="utf-8"))
         if args.relay_only or args.send_only:
             results["sizes"] = {**results["sizes"], **asdict(FULL)}
+        again = results.setdefault("measured_again", {})
+        now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         if args.relay_only:
             with term_unwinds():
                 results["relay"] = relay.measure(FULL.relay_messages, FULL.relay_repeat)
+            again["relay"] = now
         if args.send_only:
             with term_unwinds():
                 results["send"] = measure_sends(FULL)
+            again["local-sink sends"] = now
+        if args.themes_only:
+            again["themes"] = now
         if args.themes_only:
             results["themes"] = themes.measure()
     else:
