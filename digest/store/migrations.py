@@ -25,6 +25,18 @@ class Migration:
         return self.sqlite if engine == "sqlite" else self.postgresql
 
 
+_PARTIAL_OUTBOX_INDEXES = """
+        DROP INDEX deliveries_status;
+        DROP INDEX deliveries_claim;
+        DROP INDEX deliveries_sent_at;
+        DROP INDEX deliveries_message_id;
+        CREATE INDEX deliveries_pending ON deliveries(issue_key, subscriber_id)
+            WHERE status = 'pending';
+        CREATE INDEX deliveries_sent_at ON deliveries(updated_at) WHERE status = 'sent';
+        CREATE INDEX deliveries_message_id ON deliveries(message_id) WHERE message_id <> '';
+"""
+"""Migration 10, the same SQL on both engines."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: subscribers, issues and the per-recipient outbox
     Migration(
@@ -351,28 +363,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # claim, sent rows for the hourly cap, rows with a Message-ID for bounces), so the
     # commit after each accepted message changes 4 index pages instead of 9: 20 KB of
     # WAL a message instead of 42 on SQLite. (issue_key, status) was also covered twice.
-    Migration(
-        sqlite="""
-        DROP INDEX deliveries_status;
-        DROP INDEX deliveries_claim;
-        DROP INDEX deliveries_sent_at;
-        DROP INDEX deliveries_message_id;
-        CREATE INDEX deliveries_pending ON deliveries(issue_key, subscriber_id)
-            WHERE status = 'pending';
-        CREATE INDEX deliveries_sent_at ON deliveries(updated_at) WHERE status = 'sent';
-        CREATE INDEX deliveries_message_id ON deliveries(message_id) WHERE message_id <> '';
-        """,
-        postgresql="""
-        DROP INDEX deliveries_status;
-        DROP INDEX deliveries_claim;
-        DROP INDEX deliveries_sent_at;
-        DROP INDEX deliveries_message_id;
-        CREATE INDEX deliveries_pending ON deliveries(issue_key, subscriber_id)
-            WHERE status = 'pending';
-        CREATE INDEX deliveries_sent_at ON deliveries(updated_at) WHERE status = 'sent';
-        CREATE INDEX deliveries_message_id ON deliveries(message_id) WHERE message_id <> '';
-        """,
-    ),
+    Migration(sqlite=_PARTIAL_OUTBOX_INDEXES, postgresql=_PARTIAL_OUTBOX_INDEXES),
 )
 
 LATEST = len(MIGRATIONS)
