@@ -18,14 +18,27 @@ operators to run digest. In one run, for 1 and 4 connections, DKIM off and on:
   plain SMTP without AUTH on a second loopback port (smtp-source speaks neither TLS
   nor AUTH).
 
+Every cell runs in two layouts of the machine's cores, taking turns:
+
+- `own`: Postfix (its master and every process it starts) pinned to one core, the
+  sender (digest, the bare loop, smtp-source) to the others. This is the shape of a
+  real send, where the relay is another host: it measures whether the sender keeps up
+  with what the relay accepts;
+- `shared`: both on every core, as when the relay runs on the sending machine. On a
+  2-core machine 4 connections saturate both cores, so every CPU-millisecond the
+  sender spends a message shows as throughput, including the ones a relay host would
+  never see.
+
 Targets, each a ratio in this run: DKIM-on digest >= 0.9 of DKIM-off digest, and
 digest >= 0.9 of the bare loop at 1 and 4 connections. Where Postfix cannot be set up
-(not root, no apt-get, a port taken) the section says why and is skipped.
+(not root, no apt-get, a port taken) the section says why and is skipped; on a single
+core there is only the shared layout.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import shutil
 import smtplib
@@ -46,6 +59,7 @@ from bench.delivery import REPO, project
 
 SCRIPT = REPO / "scripts" / "postfix-lab.sh"
 CONNECTIONS = (1, 4)
+LAYOUTS = ("own", "shared")
 
 
 class Skipped(Exception):
@@ -97,6 +111,49 @@ def postfix_lab(log: Any = print, submission_port: int = 587) -> Iterator[dict[s
     finally:
         subprocess.run(["bash", str(SCRIPT), "down"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(lab_dir, ignore_errors=True)
+
+
+def _postfix_pids(lab: dict[str, str]) -> list[int]:
+    """Postfix's master and every process under it (smtpd, cleanup, qmgr, discard...)."""
+    pid_file = Path(lab["LAB_DIR"]) / "queue" / "pid" / "master.pid"
+    master = int(pid_file.read_text().split()[0])
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        children[int(fields[1])].append(int(stat.parent.name))
+    found, todo = [], [master]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children[pid]
+    return found
+
+
+def layouts(cpus: set[int]) -> tuple[str, ...]:
+    """The layouts this machine can run: `own` needs a core for Postfix and one left."""
+    return LAYOUTS if len(cpus) >= 2 else ("shared",)
+
+
+@contextmanager
+def pinned(lab: dict[str, str], layout: str, cpus: set[int]) -> Iterator[None]:
+    """Run the block in `layout`: the calling thread's affinity (which the threads and
+    processes it starts inherit) and Postfix's (which the processes its master forks
+    inherit) set for it; the sender gets all of `cpus` back after."""
+    relay_cpus = {max(cpus)} if layout == "own" else cpus
+    sender_cpus = cpus - relay_cpus if layout == "own" else cpus
+    for pid in _postfix_pids(lab):
+        try:
+            os.sched_setaffinity(pid, relay_cpus)
+        except ProcessLookupError:
+            continue  # a process that ended meanwhile
+    os.sched_setaffinity(0, sender_cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cpus)
 
 
 def _dkim_signer() -> Any:
@@ -209,34 +266,46 @@ def measure(messages: int, repeat: int, log: Any = print, port: int = 587) -> di
             # untimed round first, so the first timed cell does not pay for them.
             _digest_send(lab, min(messages, 50), max(CONNECTIONS), signer)
             _bare_loop(lab, min(messages, 50), max(CONNECTIONS), None)
-            cells = [(dkim, count) for count in CONNECTIONS for dkim in (False, True)]
-            ours: dict[tuple[bool, int], list[float]] = {cell: [] for cell in cells}
-            bare: dict[tuple[bool, int], list[float]] = {cell: [] for cell in cells}
+            cpus = os.sched_getaffinity(0)
+            kinds = layouts(cpus)
+            cells = [
+                (layout, dkim, count)
+                for layout in kinds for count in CONNECTIONS for dkim in (False, True)
+            ]  # fmt: skip
+            ours: dict[tuple[str, bool, int], list[float]] = {cell: [] for cell in cells}
+            bare: dict[tuple[str, bool, int], list[float]] = {cell: [] for cell in cells}
             # Every cell once per turn, DKIM off and on next to each other, digest and
             # bare taking turns to go first: the machine's load drifts over minutes, and
             # a ratio of two medians measured minutes apart would measure the drift.
             for turn in range(repeat):
                 log(f"relay: turn {turn + 1} of {repeat}: {messages} messages a run, "
-                    f"{len(cells)} cells, DKIM off and on, {CONNECTIONS} connections")  # fmt: skip
-                for dkim, count in cells:
+                    f"{len(cells)} cells: {kinds} layouts, DKIM off and on, "
+                    f"{CONNECTIONS} connections")  # fmt: skip
+                for layout, dkim, count in cells:
                     sign = signer if dkim else None
-                    if turn % 2:
-                        bare[(dkim, count)].append(_bare_loop(lab, messages, count, sign))
-                    ours[(dkim, count)].append(_digest_send(lab, messages, count, sign))
-                    if not turn % 2:
-                        bare[(dkim, count)].append(_bare_loop(lab, messages, count, sign))
+                    cell = (layout, dkim, count)
+                    with pinned(lab, layout, cpus):
+                        if turn % 2:
+                            bare[cell].append(_bare_loop(lab, messages, count, sign))
+                        ours[cell].append(_digest_send(lab, messages, count, sign))
+                        if not turn % 2:
+                            bare[cell].append(_bare_loop(lab, messages, count, sign))
             rows = [
-                {"dkim": dkim, "connections": count, "messages": messages,
-                 "ours_per_s": statistics.median(ours[(dkim, count)]),
-                 "bare_per_s": statistics.median(bare[(dkim, count)]),
-                 "ours_runs": ours[(dkim, count)], "bare_runs": bare[(dkim, count)]}
-                for dkim in (False, True) for count in CONNECTIONS
+                {"layout": layout, "dkim": dkim, "connections": count, "messages": messages,
+                 "ours_per_s": statistics.median(ours[cell]),
+                 "bare_per_s": statistics.median(bare[cell]),
+                 "ours_runs": ours[cell], "bare_runs": bare[cell]}
+                for cell in cells for layout, dkim, count in [cell]
             ]  # fmt: skip
             ceiling = []
-            for count in CONNECTIONS:
-                log(f"relay: smtp-source, {count} session(s)")
-                runs = [_smtp_source(lab, messages, count, size) for _ in range(repeat)]
-                ceiling.append({"connections": count, "per_s": statistics.median(runs)})
+            for layout in kinds:
+                for count in CONNECTIONS:
+                    log(f"relay: smtp-source, {count} session(s), {layout} layout")
+                    with pinned(lab, layout, cpus):
+                        runs = [_smtp_source(lab, messages, count, size) for _ in range(repeat)]
+                    ceiling.append(
+                        {"layout": layout, "connections": count, "per_s": statistics.median(runs)}
+                    )
             return {
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -244,6 +313,7 @@ def measure(messages: int, repeat: int, log: Any = print, port: int = 587) -> di
                 "port": int(lab["PORT"]),
                 "message_bytes": size,
                 "repeat": repeat,
+                "cpus": len(cpus),
                 "rows": rows,
                 "ceiling": ceiling,
             }
@@ -252,14 +322,25 @@ def measure(messages: int, repeat: int, log: Any = print, port: int = 587) -> di
         return {"skipped": str(why)}
 
 
-def ratios(relay: dict[str, Any]) -> dict[str, float]:
-    """ours/bare per (dkim, connections), and DKIM on/off for digest, per connections.
+def of_layout(items: list[dict[str, Any]], layout: str) -> list[dict[str, Any]]:
+    """The rows (or ceilings) of one layout; results saved before layouts were
+    measured are all `shared`."""
+    return [item for item in items if item.get("layout", "shared") == layout]
+
+
+def measured_layouts(relay: dict[str, Any]) -> list[str]:
+    return [layout for layout in LAYOUTS if of_layout(relay["rows"], layout)]
+
+
+def ratios(relay: dict[str, Any], layout: str = "shared") -> dict[str, float]:
+    """ours/bare per (dkim, connections), and DKIM on/off for digest, per connections,
+    in one layout.
 
     Each is the median of the ratios of runs made next to each other in the same turn
     (paired), which the load's drift between turns does not move; results saved before
     runs were kept give the ratio of the medians."""
     out: dict[str, float] = {}
-    rows = {(r["dkim"], r["connections"]): r for r in relay["rows"]}
+    rows = {(r["dkim"], r["connections"]): r for r in of_layout(relay["rows"], layout)}
 
     def paired(a: dict[str, Any], a_key: str, b: dict[str, Any], b_key: str) -> float:
         runs_a = a.get(a_key.replace("per_s", "runs"))
@@ -291,14 +372,16 @@ def main(argv: list[str] | None = None) -> None:
         relay = measure(args.messages, args.repeat)
     if "skipped" in relay:
         return
-    for row in relay["rows"]:
-        print(f"  DKIM {'on ' if row['dkim'] else 'off'} {row['connections']} conn: digest "
-              f"{row['ours_per_s']:.0f}/s, bare {row['bare_per_s']:.0f}/s, "
-              f"ratio {row['ours_per_s'] / row['bare_per_s']:.2f}")  # fmt: skip
-    for ceiling in relay["ceiling"]:
-        print(f"  smtp-source {ceiling['connections']} session(s): {ceiling['per_s']:.0f}/s")
-    for key, value in ratios(relay).items():
-        print(f"  {key}: {value:.2f}")
+    for layout in measured_layouts(relay):
+        print(f"  {layout} layout:")
+        for row in of_layout(relay["rows"], layout):
+            print(f"  DKIM {'on ' if row['dkim'] else 'off'} {row['connections']} conn: digest "
+                  f"{row['ours_per_s']:.0f}/s, bare {row['bare_per_s']:.0f}/s, "
+                  f"ratio {row['ours_per_s'] / row['bare_per_s']:.2f}")  # fmt: skip
+        for ceiling in of_layout(relay["ceiling"], layout):
+            print(f"  smtp-source {ceiling['connections']} session(s): {ceiling['per_s']:.0f}/s")
+        for key, value in ratios(relay, layout).items():
+            print(f"  {key}: {value:.2f}")
 
 
 if __name__ == "__main__":

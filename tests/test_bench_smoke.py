@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     (tmp_path / "performance").mkdir()
     (tmp_path / "performance" / "chaos.txt").write_text("chaos: pasted run\nmissing: 0\n")
 
+    cpus = os.sched_getaffinity(0)
     report.main(["--tiny", "--out", str(page)])
 
     text = page.read_text(encoding="utf-8")
@@ -53,11 +58,14 @@ def test_report_writer_measures_and_writes_page_with_plots(tmp_path: Path) -> No
     if "skipped" in results["relay"]:  # not root, or no Postfix: the page says why
         assert f"Skipped in this run: {results['relay']['skipped']}" in text
     else:
-        cells = {(r["dkim"], r["connections"]) for r in results["relay"]["rows"]}
-        assert cells == {(False, 1), (False, 4), (True, 1), (True, 4)}
+        kinds = relay.layouts(os.sched_getaffinity(0))
+        cells = {(r["layout"], r["dkim"], r["connections"]) for r in results["relay"]["rows"]}
+        assert cells == {(k, d, c) for k in kinds for d in (False, True) for c in (1, 4)}
         assert all(r["ours_per_s"] > 0 and r["bare_per_s"] > 0 for r in results["relay"]["rows"])
-        assert [c["connections"] for c in results["relay"]["ceiling"]] == [1, 4]
-        assert "| digest DKIM on / DKIM off |" in text
+        ceiling = [(c["layout"], c["connections"]) for c in results["relay"]["ceiling"]]
+        assert ceiling == [(k, c) for k in kinds for c in (1, 4)]
+        assert text.count("| digest DKIM on / DKIM off |") == len(kinds)
+        assert os.sched_getaffinity(0) == cpus  # the sender's cores given back
     assert results["themes"]["evaluations"][0]["name"] == "all"  # the labelled set, measured
     assert "| holdout |" in text and "| spending |" in text
 
@@ -106,6 +114,39 @@ def test_relay_section_is_skipped_with_the_reason_when_postfix_cannot_start(
     result = relay.measure(5, 1, log=lambda _line: None, port=0)
     assert result == {"skipped": "Postfix could not be set up: postfix-lab: no postfix here"}
     assert report.relay_section(result)[-2] == f"Skipped in this run: {result['skipped']}."
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs two cores")
+def test_pinned_layout_puts_the_relay_tree_on_one_core_and_the_sender_on_the_rest(
+    tmp_path: Path,
+) -> None:
+    # A stand-in for Postfix's master and the process it forks: real processes, found
+    # through master.pid and /proc as the lab's are.
+    master = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; "
+         "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"],
+    )  # fmt: skip
+    try:
+        (tmp_path / "queue" / "pid").mkdir(parents=True)
+        (tmp_path / "queue" / "pid" / "master.pid").write_text(f"{master.pid:>10}\n")
+        lab = {"LAB_DIR": str(tmp_path)}
+        deadline = time.monotonic() + 10
+        while len(relay._postfix_pids(lab)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the child is forked
+        tree = relay._postfix_pids(lab)
+        assert tree[0] == master.pid and len(tree) == 2
+        cpus = os.sched_getaffinity(0)
+        with relay.pinned(lab, "own", cpus):
+            assert all(os.sched_getaffinity(pid) == {max(cpus)} for pid in tree)
+            assert os.sched_getaffinity(0) == cpus - {max(cpus)}
+        assert os.sched_getaffinity(0) == cpus
+        with relay.pinned(lab, "shared", cpus):
+            assert all(os.sched_getaffinity(pid) == cpus for pid in tree)
+    finally:
+        for pid in relay._postfix_pids({"LAB_DIR": str(tmp_path)})[1:]:
+            os.kill(pid, 9)
+        master.kill()
+        master.wait()
 
 
 def test_readme_headlines_come_from_the_results(tmp_path: Path) -> None:
