@@ -292,10 +292,10 @@ def measure(messages: int, repeat: int, log: Any = print, port: int = 587) -> di
                             bare[cell].append(_bare_loop(lab, messages, count, sign))
             rows = [
                 {"layout": layout, "dkim": dkim, "connections": count, "messages": messages,
-                 "ours_per_s": statistics.median(ours[cell]),
-                 "bare_per_s": statistics.median(bare[cell]),
-                 "ours_runs": ours[cell], "bare_runs": bare[cell]}
-                for cell in cells for layout, dkim, count in [cell]
+                 "ours_per_s": statistics.median(ours[(layout, dkim, count)]),
+                 "bare_per_s": statistics.median(bare[(layout, dkim, count)]),
+                 "ours_runs": ours[(layout, dkim, count)], "bare_runs": bare[(layout, dkim, count)]}
+                for layout, dkim, count in cells
             ]  # fmt: skip
             ceiling = []
             for layout in kinds:
