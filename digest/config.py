@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -217,6 +218,13 @@ class Settings:
     themes: tuple[Theme, ...] = field(default=())
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    overrides: Mapping[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    """(section, key) -> the DIGEST_* variable that set it, for errors that name it."""
+
+    def where(self, section: str, key: str) -> str:
+        """Where the operator gave a setting: the variable that overrode it, else the
+        file and key. Errors about a value start with this."""
+        return _where(self.path, section, key, self.overrides.get((section, key)))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -255,19 +263,21 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     if unknown:
         raise ConfigError(f"{path}: unknown section [{sorted(unknown)[0]}]")
     sections: dict[str, Any] = {}
+    overrides: dict[tuple[str, str], str] = {}
     for name, cls in _SECTIONS.items():
         table = raw.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
-        table = {**table, **_env_overrides(name, cls, environ)}
-        sections[name] = _build_section(path, base, name, cls, table)
+        from_env = _env_overrides(name, cls, environ)
+        overrides.update({(name, key): value.variable for key, value in from_env.items()})
+        sections[name] = _build_section(path, base, name, cls, {**table, **from_env})
 
     sections["store"] = _resolve_store(
         path, base, sections["store"], set(raw.get("store", {})),
         set(_env_overrides("store", StoreSettings, environ)),
     )  # fmt: skip
     themes = _parse_themes(path, raw.get("themes", []), sections["newsletter"].languages)
-    settings = Settings(path=path, themes=themes, environ=environ, **sections)
+    settings = Settings(path=path, themes=themes, environ=environ, overrides=overrides, **sections)
     _check_environment(settings)
     _check(settings)
     return settings
@@ -304,14 +314,28 @@ def _check_environment(settings: Settings) -> None:
         raise ConfigError(f"environment variable {name}: {problem}{hint}")
 
 
-def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, str]:
+class _FromEnv(str):
+    """An override's value, which remembers its variable: an error about it names the
+    variable the operator set, not the file that says something else."""
+
+    variable: str
+
+
+def _env_overrides(section: str, cls: type, environ: Mapping[str, str]) -> dict[str, _FromEnv]:
     prefix = f"{ENV_PREFIX}{section.upper()}_"
     keys = {f.name for f in dataclasses.fields(cls)}
-    found: dict[str, str] = {}
+    found: dict[str, _FromEnv] = {}
     for name, value in environ.items():
         if name.startswith(prefix) and name[len(prefix) :].lower() in keys:
-            found[name[len(prefix) :].lower()] = value
+            found[name[len(prefix) :].lower()] = override = _FromEnv(value)
+            override.variable = name
     return found
+
+
+def _where(path: Path, section: str, key: str, variable: str | None) -> str:
+    if variable:
+        return f"environment variable {variable}: [{section}] {key}"
+    return f"{path}: [{section}] {key}"
 
 
 def _build_section(path: Path, base: Path, name: str, cls: type, table: dict[str, Any]) -> Any:
@@ -321,7 +345,7 @@ def _build_section(path: Path, base: Path, name: str, cls: type, table: dict[str
     for key, value in table.items():
         if key not in fields:
             raise ConfigError(f"{path}: [{name}] unknown key {key!r}")
-        where = f"{path}: [{name}] {key}"
+        where = _where(path, name, key, getattr(value, "variable", None))
         values[key] = _coerce(where, hints[key], value, base)
         choices = _CHOICES.get((name, key))
         if choices and values[key] not in choices:
@@ -340,7 +364,7 @@ def _coerce(where: str, hint: Any, value: Any, base: Path) -> Any:
         if hint is str:
             if not isinstance(value, str):
                 raise TypeError
-            return value
+            return str(value)
         if hint is Path:
             if not isinstance(value, str) or not value:
                 raise TypeError
@@ -352,20 +376,24 @@ def _coerce(where: str, hint: Any, value: Any, base: Path) -> Any:
                 return value.lower() in {"1", "true", "yes", "on"}
             raise TypeError
         if hint is int:
-            if isinstance(value, bool):
+            # TOML's 2.7 would become 2 without a word; 2.0 is taken as 2
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise TypeError
             return int(value)
         if hint is float:
             if isinstance(value, bool):
                 raise TypeError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # nan never compares: a wait of nan never ends
+                raise ConfigError(f"{where}: must be a finite number, got {value!r}")
+            return number
         if hint == tuple[str, ...]:
             if from_env:
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise TypeError
             return tuple(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         kind = getattr(hint, "__name__", "list of strings")
         raise ConfigError(f"{where}: expected {kind}, got {value!r}") from None
     raise ConfigError(f"{where}: unsupported setting type")  # pragma: no cover
@@ -429,7 +457,7 @@ def _resolve_store(
 
     An older config's `path` key still works alone; the environment (DIGEST_STORE_URL or
     DIGEST_STORE_PATH) overrides the file."""
-    where = f"{path}: [store] url"
+    where = _where(path, "store", "url", f"{ENV_PREFIX}STORE_URL" if "url" in in_env else None)
     if "url" in in_file and "path" in in_file:
         raise ConfigError(f"{path}: [store] path and url: give only url")
     if ("path" in in_env and "url" not in in_env) or "url" not in in_file | in_env:
@@ -474,46 +502,49 @@ def _words_per_language(where: str, key: str, raw: Any) -> dict[str, tuple[str, 
 
 
 def _check(settings: Settings) -> None:
-    path, news = settings.path, settings.newsletter
+    news, at = settings.newsletter, settings.where
     try:
         ZoneInfo(news.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{path}: [newsletter] timezone: unknown zone {news.timezone!r}"
+            f"{at('newsletter', 'timezone')}: unknown zone {news.timezone!r}"
         ) from None
     if news.language not in news.languages:
         raise ConfigError(
-            f"{path}: [newsletter] language: {news.language!r} is not in languages {news.languages}"
+            f"{at('newsletter', 'language')}: {news.language!r} is not in languages "
+            f"{news.languages}"
         )
     if not re.match(r"^https?://[^\s/]+", news.base_url):
-        raise ConfigError(f"{path}: [newsletter] base_url: must be an http(s) URL")
+        raise ConfigError(f"{at('newsletter', 'base_url')}: must be an http(s) URL")
     for key in ("sender", "reply_to", "name", "list_id", "postal_address"):
         if any(c in getattr(news, key) for c in "\r\n"):
-            raise ConfigError(f"{path}: [newsletter] {key}: must be a single line")
+            raise ConfigError(f"{at('newsletter', key)}: must be a single line")
     for key in ("sender", "reply_to"):
         value = getattr(news, key)
         address = parseaddr(value)[1]
         if (value or key == "sender") and not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
-            raise ConfigError(f"{path}: [newsletter] {key}: {value!r} is not an email address")
+            raise ConfigError(f"{at('newsletter', key)}: {value!r} is not an email address")
     if settings.feeds.timeout <= 0:
-        raise ConfigError(f"{path}: [feeds] timeout: must be a positive number of seconds")
+        raise ConfigError(f"{at('feeds', 'timeout')}: must be a positive number of seconds")
     for name in settings.feeds.names:
         key, sep, value = name.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"{path}: [feeds] names: {name!r} is not 'host = Name'")
+            raise ConfigError(f"{at('feeds', 'names')}: {name!r} is not 'host = Name'")
+    if settings.smtp.timeout <= 0:
+        raise ConfigError(f"{at('smtp', 'timeout')}: must be a positive number of seconds")
     if not 0 < settings.smtp.port < 65536:
-        raise ConfigError(f"{path}: [smtp] port: must be between 1 and 65535")
-    _check_schedule(path, settings.schedule)
+        raise ConfigError(f"{at('smtp', 'port')}: must be between 1 and 65535")
+    _check_schedule(settings)
     if not 0 <= settings.serve.port < 65536:
-        raise ConfigError(f"{path}: [serve] port: must be between 0 and 65535")
+        raise ConfigError(f"{at('serve', 'port')}: must be between 0 and 65535")
     if settings.serve.confirm_hours < 1:
-        raise ConfigError(f"{path}: [serve] confirm_hours: must be at least 1")
+        raise ConfigError(f"{at('serve', 'confirm_hours')}: must be at least 1")
     if settings.serve.account_link_days < 1:
-        raise ConfigError(f"{path}: [serve] account_link_days: must be at least 1")
+        raise ConfigError(f"{at('serve', 'account_link_days')}: must be at least 1")
     if settings.serve.proxy_hops < 0:
-        raise ConfigError(f"{path}: [serve] proxy_hops: must be 0 or more")
+        raise ConfigError(f"{at('serve', 'proxy_hops')}: must be 0 or more")
     if settings.serve.subscribe_per_hour < 1:
-        raise ConfigError(f"{path}: [serve] subscribe_per_hour: must be at least 1")
+        raise ConfigError(f"{at('serve', 'subscribe_per_hour')}: must be at least 1")
     _check_delivery(settings)
 
 
@@ -521,28 +552,34 @@ _WEEKDAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _WEEKDAYS_RE = re.compile(rf"^{_WEEKDAY}(-{_WEEKDAY})?(,{_WEEKDAY}(-{_WEEKDAY})?)*$")
 
 
-def _check_schedule(path: Path, schedule: ScheduleSettings) -> None:
-    where = f"{path}: [schedule]"
+def _check_schedule(settings: Settings) -> None:
+    path, schedule, at = settings.path, settings.schedule, settings.where
     if not _WEEKDAYS_RE.match(schedule.day_of_week):
         # APScheduler 3 counts weekdays from Monday = 0, cron from Sunday = 0: a number
         # would silently mean a different day to half the readers, so names only.
         raise ConfigError(
-            f'{where} day_of_week: use weekday names such as "mon" or "mon,thu" '
+            f'{at("schedule", "day_of_week")}: use weekday names such as "mon" or "mon,thu" '
             f"(numbers are ambiguous), got {schedule.day_of_week!r}"
         )
     if not 0 <= schedule.hour <= 23:
-        raise ConfigError(f"{where} hour: must be between 0 and 23, got {schedule.hour}")
+        raise ConfigError(
+            f"{at('schedule', 'hour')}: must be between 0 and 23, got {schedule.hour}"
+        )
     if not 0 <= schedule.minute <= 59:
-        raise ConfigError(f"{where} minute: must be between 0 and 59, got {schedule.minute}")
+        raise ConfigError(
+            f"{at('schedule', 'minute')}: must be between 0 and 59, got {schedule.minute}"
+        )
     if schedule.misfire_grace_seconds < 0 or schedule.lock_wait_seconds < 0:
-        raise ConfigError(f"{where}: misfire_grace_seconds and lock_wait_seconds must be >= 0")
+        raise ConfigError(
+            f"{path}: [schedule]: misfire_grace_seconds and lock_wait_seconds must be >= 0"
+        )
     if schedule.retry_seconds < 1:
         raise ConfigError(
-            f"{where} retry_seconds: must be at least 1, got {schedule.retry_seconds}"
+            f"{at('schedule', 'retry_seconds')}: must be at least 1, got {schedule.retry_seconds}"
         )
     if schedule.max_lateness_hours * 3600 < schedule.misfire_grace_seconds:
         raise ConfigError(
-            f"{where} max_lateness_hours: must cover at least misfire_grace_seconds "
+            f"{at('schedule', 'max_lateness_hours')}: must cover at least misfire_grace_seconds "
             f"({schedule.misfire_grace_seconds} s), got {schedule.max_lateness_hours} h"
         )
 
@@ -563,25 +600,25 @@ def _is_loopback(host: str) -> bool:
 
 def _check_delivery(settings: Settings) -> None:
     """Reject delivery numbers that would stall or flood a send, naming the key."""
-    path, delivery = settings.path, settings.delivery
+    path, delivery, at = settings.path, settings.delivery, settings.where
     minimums = {"connections": 1, "max_attempts": 1, "max_consecutive_failures": 1,
                 "hard_bounce_limit": 1, "hourly_cap": 0, "max_per_connection": 0}  # fmt: skip
     for key, least in minimums.items():
         if getattr(delivery, key) < least:
-            raise ConfigError(f"{path}: [delivery] {key}: must be at least {least}")
+            raise ConfigError(f"{at('delivery', key)}: must be at least {least}")
     if delivery.lease_seconds < 1:
-        raise ConfigError(f"{path}: [delivery] lease_seconds: must be at least 1")
+        raise ConfigError(f"{at('delivery', 'lease_seconds')}: must be at least 1")
     for key in ("rate_per_second", "backoff", "backoff_max"):
         if getattr(delivery, key) < 0:
-            raise ConfigError(f"{path}: [delivery] {key}: must not be negative")
+            raise ConfigError(f"{at('delivery', key)}: must not be negative")
     smtp = settings.smtp
     if smtp.security == "none" and smtp.username and not _is_loopback(smtp.host):
         raise ConfigError(
-            f'{path}: [smtp] security: "none" with a username would send the password in '
+            f'{at("smtp", "security")}: "none" with a username would send the password in '
             f'clear to {smtp.host}; use "starttls" or "ssl"'
         )
     dkim = settings.dkim
     if bool(dkim.selector) != bool(dkim.domain):
         raise ConfigError(f"{path}: [dkim] selector and domain: set both or neither")
     if settings.bounces.soft_limit < 0:
-        raise ConfigError(f"{path}: [bounces] soft_limit: must not be negative")
+        raise ConfigError(f"{at('bounces', 'soft_limit')}: must not be negative")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,23 @@ def test_secret_comes_from_the_named_variable(project: Project) -> None:
             lambda s: s.replace('reply_to = "redaction@example.org"', 'reply_to = "r@"'),
             r"\[newsletter\] reply_to: 'r@' is not an email address",
         ),
+        # 2.7 connections became 2 without a word; nan made a retry wait forever
+        (
+            lambda s: s.replace("connections = 4 ", "connections = 2.7 "),
+            r"\[delivery\] connections: expected int, got 2.7",
+        ),
+        (
+            lambda s: s.replace("backoff = 30.0", "backoff = nan"),
+            r"\[delivery\] backoff: must be a finite number, got nan",
+        ),
+        (
+            lambda s: s.replace("hourly_cap = 0 ", "hourly_cap = inf "),
+            r"\[delivery\] hourly_cap: expected int, got inf",
+        ),
+        (
+            lambda s: s.replace("timeout = 30.0", "timeout = 0"),
+            r"\[smtp\] timeout: must be a positive number of seconds",
+        ),
     ],
 )
 def test_bad_config_names_the_file_and_key(project: Project, edit: object, message: str) -> None:
@@ -90,9 +108,41 @@ def test_bad_config_names_the_file_and_key(project: Project, edit: object, messa
     assert "\n" not in str(info.value)
 
 
-def test_bad_environment_override_names_the_key(project: Project) -> None:
-    with pytest.raises(ConfigError, match=r"\[smtp\] port: expected int"):
-        project.settings(DIGEST_SMTP_PORT="twenty")
+def test_bad_environment_override_names_the_variable_not_the_file(project: Project) -> None:
+    """config.toml says port = 587: an error naming the file would send the operator
+    looking in the wrong place."""
+    cases = {
+        "DIGEST_SMTP_PORT": ("twenty", r"expected int, got 'twenty'"),
+        "DIGEST_SCHEDULE_HOUR": ("25", "must be between 0 and 23"),
+        "DIGEST_DELIVERY_TRANSPORT": ("smpt", "must be one of"),
+        "DIGEST_DELIVERY_BACKOFF": ("nan", "must be a finite number, got 'nan'"),
+        "DIGEST_DELIVERY_CONNECTIONS": ("0", "must be at least 1"),
+        "DIGEST_SMTP_TIMEOUT": ("-5", "must be a positive number of seconds"),
+        "DIGEST_NEWSLETTER_TIMEZONE": ("Mars/Olympus", "unknown zone"),
+        "DIGEST_STORE_URL": ("mysql://x/y", "must start with"),
+    }
+    for variable, (value, problem) in cases.items():
+        with pytest.raises(ConfigError) as info:
+            project.settings(**{variable: value})
+        section, key = variable.removeprefix("DIGEST_").lower().split("_", 1)
+        assert str(info.value).startswith(f"environment variable {variable}: [{section}] {key}: ")
+        assert problem in str(info.value)
+        assert str(project.config) not in str(info.value)
+    # the same faults in the file still name the file
+    text = project.config.read_text(encoding="utf-8")
+    project.config.write_text(text.replace("hour = 7", "hour = 25"), "utf-8")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(project.config))}: \[schedule\] hour"):
+        project.settings()
+
+
+def test_whole_floats_are_taken_for_integers_and_strings_stay_plain(project: Project) -> None:
+    text = project.config.read_text(encoding="utf-8")
+    project.config.write_text(text.replace("connections = 4 ", "connections = 3.0 "), "utf-8")
+    settings = project.settings(DIGEST_SMTP_HOST="relay.example.org")
+    assert settings.delivery.connections == 3 and type(settings.delivery.connections) is int
+    assert type(settings.smtp.host) is str  # not the override's str subclass
+    assert settings.where("smtp", "host") == "environment variable DIGEST_SMTP_HOST: [smtp] host"
+    assert settings.where("smtp", "port") == f"{project.config}: [smtp] port"
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
