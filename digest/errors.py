@@ -39,6 +39,12 @@ class TransientDeliveryError(DeliveryError):
     """Worth retrying later: 4xx replies, timeouts, dropped connections."""
 
 
+class ConnectFailedError(TransientDeliveryError):
+    """No connection to the server at all (refused, no route, unknown host): before the
+    first message of a run goes, a sign the server is down or the settings are wrong
+    rather than a flaky moment, and no reason to sit through the retries' backoff."""
+
+
 class PermanentDeliveryError(DeliveryError):
     """Retrying will not help: 5xx replies, refused recipients."""
 

@@ -130,17 +130,18 @@ class SmtpServer:
     host: str
     port: int
     handler: RecordingHandler
+    controller: Controller | None = None
 
 
 @contextmanager
-def smtp_serving(handler: RecordingHandler, **options: Any) -> Iterator[SmtpServer]:
-    """A real aiosmtpd server on 127.0.0.1 with `handler` (and aiosmtpd `options`: TLS,
-    authentication) for the duration of the block."""
-    port = free_port()
+def smtp_serving(handler: RecordingHandler, port: int = 0, **options: Any) -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on 127.0.0.1 (on `port`, else a free one) with `handler`
+    (and aiosmtpd `options`: TLS, authentication) for the duration of the block."""
+    port = port or free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
-        yield SmtpServer("127.0.0.1", port, handler)
+        yield SmtpServer("127.0.0.1", port, handler, controller)
     finally:
         controller.stop()
 

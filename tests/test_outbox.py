@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -20,7 +21,13 @@ from digest.delivery.smtp import SmtpOptions, SmtpTransport
 from digest.errors import DeliverySetupError
 from digest.models import Message, Subscriber
 from digest.store import open_store
-from tests.conftest import Project, RecordingHandler, SmtpServer, smtp_serving
+from tests.conftest import (
+    Project,
+    RecordingHandler,
+    SmtpServer,
+    free_port,
+    smtp_serving,
+)
 from tests.test_delivery import setup
 
 FAST = OutboxOptions(connections=1, max_attempts=3, backoff=0.01, backoff_max=0.05)
@@ -107,6 +114,57 @@ def test_a_disconnect_mid_send_reconnects_and_loses_nobody(
     assert len(recipients(counting_server)) == len(set(recipients(counting_server))) == 7
     assert handler.ehlos == 2  # one reconnection after the drop
     assert store.counts(edition.issue.key) == {"sent": 7}
+
+
+def test_no_server_at_the_start_pauses_at_once_and_resume_sends_everyone(
+    project: Project,
+) -> None:
+    """Nothing listens: the send stops at the first refused connection instead of
+    retrying each recipient with backoff until the failure limit (7 minutes with the
+    defaults), and a later run against a live server sends everyone once."""
+    edition, store = setup(project)
+    port = free_port()
+    options = SmtpOptions(host="127.0.0.1", port=port, security="none")
+    patient = dataclasses.replace(FAST, connections=4, backoff=30.0, backoff_max=600.0)
+    transports = [SmtpTransport(options) for _ in range(4)]
+    summary = pipeline.send(edition, store, transports[0], options=patient,
+                            transport_factory=lambda: transports.pop())  # fmt: skip
+    assert summary.sent == 0 and summary.retries == 0
+    assert f"cannot connect to SMTP server 127.0.0.1:{port}" in summary.paused
+    assert "nothing was sent in this run" in summary.paused
+    assert store.counts(edition.issue.key) == {"pending": 7}
+    with smtp_serving(RecordingHandler(), port=port) as server:
+        again = pipeline.send(edition, store, plain(server), options=FAST)
+        assert again.sent == 7 and len(set(recipients(server))) == 7
+
+
+@dataclass
+class GoingAway(CountingHandler):
+    """Stops listening as the third message arrives, and drops that connection: every
+    reconnection after it is refused, as from a relay that went down mid-send."""
+
+    controller: Any = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_calls + 1 in self.drop_at:
+            self.controller.server.close()  # in the server's own loop: no new connections
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_server_gone_mid_send_is_retried_not_paused_at_once(project: Project) -> None:
+    """Refused connections after messages went out are a flaky relay: retried with
+    backoff like any transient fault, until the failure limit pauses the send."""
+    edition, store = setup(project)
+    handler = GoingAway(drop_at={3})
+    with smtp_serving(handler) as server:
+        handler.controller = server.controller
+        limited = dataclasses.replace(FAST, max_attempts=2, max_consecutive_failures=3)
+        summary = pipeline.send(edition, store, plain(server), options=limited)
+    assert summary.sent == 2 and summary.retries >= 1
+    assert "nothing was sent" not in summary.paused
+    assert "paused after 3 failed tries in a row" in summary.paused
+    assert f"cannot connect to SMTP server 127.0.0.1:{server.port}" in summary.paused
+    assert store.counts(edition.issue.key) == {"sent": 2, "pending": 5}
 
 
 def test_5xx_marks_bounced_at_the_limit_and_later_issues_skip_them(

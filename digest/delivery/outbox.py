@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from digest.config import DeliverySettings
 from digest.delivery.transport import Transport
 from digest.errors import (
+    ConnectFailedError,
     DeliverySetupError,
     PermanentDeliveryError,
     RecipientRefusedError,
@@ -195,6 +196,23 @@ class _Run:
                 )
                 self.stop.set()
 
+    def unreachable(self, reason: str) -> bool:
+        """Pause at once when no server answered and nothing was sent yet in this run:
+        the relay is down or the settings are wrong, and retrying each recipient with
+        backoff until the failure limit would only keep the operator waiting minutes for
+        the same answer. Later in a run a refused connection is retried like any
+        transient fault."""
+        with self.lock:
+            if self.summary.sent:
+                return False
+            if not self.summary.paused:
+                self.summary.paused = (
+                    f"{reason}; nothing was sent in this run, unsent recipients stay "
+                    "pending: check [smtp] host and port, then run the send again"
+                )
+            self.stop.set()
+            return True
+
     def abort(self, exc: BaseException) -> None:
         with self.lock:
             if self.fatal is None:
@@ -271,6 +289,8 @@ def _deliver(
             with run.writing:
                 store.note_attempt(key, row.subscriber_id, reason)
             on_connection = 0  # the transport may have dropped the connection
+            if isinstance(exc, ConnectFailedError) and run.unreachable(reason):
+                return on_connection
             run.failed_try(reason)
             if attempt == options.max_attempts:
                 with run.lock:

@@ -11,6 +11,7 @@ connection instead of ~260).
 
 from __future__ import annotations
 
+import errno
 import re
 import smtplib
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 
 from digest.errors import (
     ConfigError,
+    ConnectFailedError,
     DeliveryError,
     DeliverySetupError,
     PermanentDeliveryError,
@@ -194,6 +196,10 @@ class SmtpTransport:
                     "(or ca_dir) to that CA's certificate"
                 )
             return DeliverySetupError(f"{where}: TLS: {exc.verify_message}: {hint}")
+        if isinstance(exc, ConnectionRefusedError | socket.gaierror) or (
+            isinstance(exc, OSError) and exc.errno in _UNREACHABLE
+        ):
+            return ConnectFailedError(f"cannot connect to {where}: {exc}")
         if isinstance(exc, OSError | smtplib.SMTPException):
             return TransientDeliveryError(f"cannot connect to {where}: {exc}")
         return exc
@@ -286,6 +292,8 @@ class SmtpTransport:
 
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
+"""Connect errors that say no server is there to answer; a timeout may be a slow one."""
 """A line starting with a dot gets a second one (RFC 5321 4.5.2), as smtplib.data does."""
 
 
