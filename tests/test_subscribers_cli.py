@@ -183,6 +183,87 @@ def test_add_show_remove_and_erase(project: Project) -> None:
     assert gone.exit_code != 0 and "no such subscriber" in gone.output
 
 
+def show(project: Project, email: str) -> dict[str, object]:
+    result = run(project, "subscribers", "show", email, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_add_on_an_existing_address_changes_only_the_options_given(project: Project) -> None:
+    added = run(project, "subscribers", "add", "bob@example.org", "--name", "Bob B",
+                "--language", "en", "--themes", "ukraine|summit")  # fmt: skip
+    assert added.exit_code == 0 and "added bob@example.org (active)" in added.output
+    updated = run(project, "subscribers", "add", "bob@example.org", "--themes", "hybrid")
+    assert updated.exit_code == 0 and "updated bob@example.org (active)" in updated.output
+    bob = show(project, "bob@example.org")
+    assert (bob["name"], bob["language"], bob["themes"]) == ("Bob B", "en", ["hybrid"])
+    renamed = run(project, "subscribers", "add", "Bob@Example.org", "--name", "Robert")
+    assert renamed.exit_code == 0, renamed.output
+    bob = show(project, "bob@example.org")
+    assert (bob["name"], bob["language"], bob["themes"]) == ("Robert", "en", ["hybrid"])
+    # Given empty, an option still applies: `--themes ""` is every theme again.
+    assert run(project, "subscribers", "add", "bob@example.org", "--themes", "").exit_code == 0
+    assert show(project, "bob@example.org")["themes"] == []
+
+
+def test_add_without_options_on_an_existing_address_changes_nothing_and_says_so(
+    project: Project,
+) -> None:
+    added = run(project, "subscribers", "add", "ana@example.org", "--name", "Ana",
+                "--language", "en", "--themes", "ukraine", "--consent", "paper form")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    before = run(project, "subscribers", "export").output
+    again = run(project, "subscribers", "add", "ANA@Example.org")
+    assert again.exit_code == 0, again.output
+    assert again.output == "unchanged ana@example.org (active)\n"
+    assert run(project, "subscribers", "export").output == before
+
+
+def test_add_keeps_the_consent_record_of_an_import(project: Project) -> None:
+    imported = write(
+        project,
+        "s7.csv",
+        "email,name,language,themes,status,created_at,confirmed_at\n"
+        "bob@example.org,Bob B,en,ukraine,,2024-05-01 09:00:00,2024-05-01 09:10:00\n"
+        "pat@example.org,Pat,en,,pending,2024-05-01 09:00:00,\n",
+    )
+    assert run(project, "subscribers", "import", imported).exit_code == 0
+    before = show(project, "bob@example.org")
+    assert before["consent_source"] == "import:s7.csv"
+    plain = run(project, "subscribers", "add", "bob@example.org", "--language", "fr")
+    assert plain.exit_code == 0 and "updated bob@example.org (active)" in plain.output
+    assert show(project, "bob@example.org") == {**before, "language": "fr"}
+    # A consent given now is not what the person agreed to then: the record stays.
+    claimed = run(project, "subscribers", "add", "bob@example.org", "--consent", "phone call")
+    assert claimed.exit_code == 0, claimed.output
+    assert "consent on record kept: import:s7.csv" in claimed.output
+    after = show(project, "bob@example.org")
+    assert after == {**before, "language": "fr"}
+    assert after["created_at"] == "2024-05-01T09:00:00+00:00"
+    assert after["confirmed_at"] == "2024-05-01T09:10:00+00:00"
+    # Pat never confirmed: the operator's add is the consent, and is recorded as such.
+    pat = run(project, "subscribers", "add", "pat@example.org", "--consent", "phone call")
+    assert pat.exit_code == 0 and "kept" not in pat.output, pat.output
+    assert show(project, "pat@example.org")["consent_source"] == "phone call"
+    assert show(project, "pat@example.org")["status"] == "active"
+
+
+def test_add_gives_a_new_address_the_defaults_and_its_consent_stays(project: Project) -> None:
+    added = run(project, "subscribers", "add", "new@example.org", "--consent", "paper form")
+    assert added.exit_code == 0 and "added new@example.org (active)" in added.output
+    new = show(project, "new@example.org")
+    assert (new["name"], new["language"], new["themes"]) == ("", "fr", [])
+    assert new["status"] == "active" and new["consent_source"] == "paper form"
+    assert new["confirmed_at"] and new["created_at"]
+    assert run(project, "subscribers", "add", "other@example.org").exit_code == 0
+    assert show(project, "other@example.org")["consent_source"] == "cli"
+    later = run(project, "subscribers", "add", "new@example.org", "--name", "New")
+    assert later.exit_code == 0, later.output
+    assert show(project, "new@example.org") == {**new, "name": "New"}
+
+
 def test_export_defuses_spreadsheet_formulas_and_import_restores_them(
     project: Project, tmp_path: Path
 ) -> None:

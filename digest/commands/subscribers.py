@@ -131,35 +131,57 @@ def export_subscribers(csv_file: Path, status: str | None) -> None:
 @subscribers.command("add")
 @config_option
 @click.argument("email")
-@click.option("--name", default="", help="Display name.")
-@click.option("--language", default="", help="Language (default: [newsletter] language).")
-@click.option("--themes", default="", help="Theme ids separated by `|` (default: all).")
+@click.option("--name", default=None, help="Display name.")
+@click.option("--language", default=None, help="Language (default: [newsletter] language).")
+@click.option(
+    "--themes", default=None, help="Theme ids separated by `|`, empty for all (default: all)."
+)
 @click.option(
     "--consent",
-    default="cli",
-    show_default=True,
-    help="Where consent was given, kept on record (e.g. 'paper form 2025-11-30').",
+    default=None,
+    help="Where a new subscriber's consent was given, kept on record (e.g. 'paper form "
+    "2025-11-30'). [default: cli]",
 )
-def add_subscriber(email: str, name: str, language: str, themes: str, consent: str) -> None:
-    """Add (or update) one active subscriber whose consent you hold.
+def add_subscriber(
+    email: str, name: str | None, language: str | None, themes: str | None, consent: str | None
+) -> None:
+    """Add one active subscriber whose consent you hold, or update one.
+
+    On an existing address only the options given change: the others keep the stored
+    values, as a column a CSV lacks does on import, and the consent record (source and
+    time) stays as it was. A new address gets the defaults for the options not given.
+    --consent is recorded for a new address, and for a pending sign-up (never
+    confirmed) that this makes active.
 
     \b
     Example:
       digest subscribers add ana@example.org --name "Ana" --language en --themes ukraine
+      digest subscribers add ana@example.org --themes "ukraine|summit"
     """
     settings = settings_from_context()
     vocab = vocabulary(settings)
+    options = {"name": name, "language": language, "themes": themes}
     try:
         subscriber = Subscriber(
             normalize_address(email, vocab.special_use_domains),
-            " ".join(name.split()),
-            check_language(language, vocab),
-            parse_themes(themes, vocab.theme_ids),
+            " ".join((name or "").split()),
+            check_language(language or "", vocab),
+            parse_themes(themes or "", vocab.theme_ids),
         )
     except ValueError as exc:
         raise SubscriberError(f"{email}: {exc}") from None
-    record = SubscriberRecord(subscriber, status="active", consent_source=consent)
     with open_store(settings) as store:
+        known = store.record_by_email(subscriber.email)
+        # Consent is recorded once, when given; import_records keeps the stored source
+        # when the record's is empty. A pending sign-up has not confirmed: activating it
+        # here is the consent, so it is recorded as for a new address.
+        kept = known if known and known.status != "pending" else None
+        record = SubscriberRecord(
+            subscriber,
+            status="active",
+            consent_source="" if kept else (consent or "cli"),
+            given=frozenset(k for k, v in options.items() if v is not None),
+        )
         counts = store.import_records([record])
         stored = store.record_by_email(subscriber.email)
     if counts.kept_out:
@@ -168,9 +190,14 @@ def add_subscriber(email: str, name: str, language: str, themes: str, consent: s
             "or was erased; only its owner's confirmed sign-up (the subscribe form) brings "
             "it back"
         )
-    verb = "added" if counts.added else "updated"
-    status = stored.status if stored else "?"
-    click.echo(f"{verb} {subscriber.email} ({status})")
+    verb = "added" if counts.added else "updated" if counts.updated else "unchanged"
+    address, status = (stored.subscriber.email, stored.status) if stored else (email, "?")
+    click.echo(f"{verb} {address} ({status})")
+    if kept and consent is not None:
+        click.echo(
+            f"consent on record kept: {kept.consent_source or '(none)'} "
+            "(--consent is recorded for a new subscriber only)"
+        )
 
 
 @subscribers.command("remove")
