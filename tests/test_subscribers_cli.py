@@ -250,6 +250,23 @@ def test_add_keeps_the_consent_record_of_an_import(project: Project) -> None:
     assert show(project, "pat@example.org")["status"] == "active"
 
 
+def test_a_reimport_from_another_file_keeps_the_consent_on_record(project: Project) -> None:
+    first = write(project, "s7.csv", "email,name\nbob@example.org,Bob\n")
+    assert run(project, "subscribers", "import", first).exit_code == 0
+    added = run(project, "subscribers", "add", "cli@example.org", "--consent", "paper form")
+    assert added.exit_code == 0
+    second = write(
+        project,
+        "s8.csv",
+        "email,name\nbob@example.org,Bob B\ncli@example.org,Cli\nnew@example.org,\n",
+    )
+    assert run(project, "subscribers", "import", second).exit_code == 0
+    assert show(project, "bob@example.org")["name"] == "Bob B"  # the update itself lands
+    assert show(project, "bob@example.org")["consent_source"] == "import:s7.csv"
+    assert show(project, "cli@example.org")["consent_source"] == "paper form"
+    assert show(project, "new@example.org")["consent_source"] == "import:s8.csv"
+
+
 def test_add_gives_a_new_address_the_defaults_and_its_consent_stays(project: Project) -> None:
     added = run(project, "subscribers", "add", "new@example.org", "--consent", "paper form")
     assert added.exit_code == 0 and "added new@example.org (active)" in added.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -84,13 +83,8 @@ def import_subscribers(csv_file: Path, kind: str, skip_invalid: bool) -> None:
         parsed.raise_errors()
     for error in parsed.errors:
         click.echo(f"skipped: {error}", err=True)
-    source = f"import:{csv_file.name}"
-    records = [
-        r if r.consent_source else dataclasses.replace(r, consent_source=source)
-        for r in parsed.records
-    ]
     with open_store(settings) as store:
-        counts = store.import_records(records)
+        counts = store.import_records(parsed.records, new_consent=f"import:{csv_file.name}")
     click.echo(
         f"imported {counts.added + counts.updated + counts.unchanged} subscriber(s) from "
         f"{csv_file} ({parsed.kind} format: {counts.added} new, {counts.updated} updated, "

@@ -158,12 +158,17 @@ class SubscriberQueries(SuppressionQueries):
             query, args = query + " WHERE status = ?", (status,)
         return [record_of(row) for row in self.db.execute(query + " ORDER BY id", args)]
 
-    def import_records(self, records: Iterable[SubscriberRecord]) -> ImportCounts:
+    def import_records(
+        self, records: Iterable[SubscriberRecord], new_consent: str = ""
+    ) -> ImportCounts:
         """Insert or update by address, all in one transaction (all-or-nothing).
 
         Fields a record leaves as None keep the stored value. An import never turns an
         address that opted out, or was erased, back into a recipient
-        (`consent.keeps_out`, `consent.may_change_status`).
+        (`consent.keeps_out`, `consent.may_change_status`). `new_consent` is the consent
+        source of a new row whose record names none (e.g. "import:list.csv"); a row
+        already stored keeps its own: re-importing someone from another file does not
+        rewrite where their consent was given.
         """
         counts = ImportCounts()
         now = now_text()
@@ -187,7 +192,7 @@ class SubscriberQueries(SuppressionQueries):
                         (sub.email, sub.name, sub.language, themes, status,
                          rec.created_at or now,
                          rec.confirmed_at or (now if status == "active" else None),
-                         rec.unsubscribed_at, rec.consent_source, attributes),
+                         rec.unsubscribed_at, rec.consent_source or new_consent, attributes),
                     )  # fmt: skip
                     counts.added += 1
                     continue
