@@ -49,6 +49,7 @@ def test_store_and_its_wal_and_shm_are_created_0600(project: Project, open_umask
     assert modes == {f.name: "0o600" for f in files}
     # Through the CLI too, the first command that touches the store.
     other = project.root / "fresh" / "digest.db"
+    other.parent.mkdir()
     env = {"DIGEST_STORE_PATH": str(other)}
     result = CliRunner().invoke(
         cli, ["--config", str(project.config), "subscribers", "add", "b@example.org"], env=env

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from digest.cli import cli
 from digest.config import load_settings
 from digest.errors import ConfigError
 from digest.store import target_of
@@ -56,3 +58,21 @@ def test_path_and_url_together_are_refused(project: Project) -> None:
 def test_a_port_that_is_not_a_number_is_refused(project: Project) -> None:
     with pytest.raises(ConfigError, match=r"\[store\] url: the port of .* is not a number"):
         project.settings(DIGEST_STORE_URL="postgresql://digest@db:port/news")
+
+
+@pytest.mark.sqlite_only
+def test_a_store_in_a_directory_that_does_not_exist_is_an_error_not_a_new_list(
+    project: Project, tmp_path: Path
+) -> None:
+    """A typo in the url used to create the directories and an empty store, and
+    `subscribers list` then said 0 subscribers."""
+    typo = tmp_path / "typo" / "digest.db"
+    env = {"DIGEST_STORE_URL": f"sqlite:///{typo}"}
+    for command in (["subscribers", "list"], ["status"]):
+        result = CliRunner().invoke(cli, ["--config", str(project.config), *command], env=env)
+        assert result.exit_code != 0
+        assert result.output.strip().splitlines() == [
+            f"error: {typo}: cannot open the store: no directory {typo.parent} "
+            "(create it, or correct [store] url)"
+        ]
+    assert not typo.parent.exists()

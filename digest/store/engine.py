@@ -184,7 +184,12 @@ class SqliteEngine(Engine):
                 self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
                 self.db.row_factory = sqlite3.Row
                 return
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():
+                # A typo in [store] url must not quietly start an empty list elsewhere
+                raise StoreError(
+                    f"{path}: cannot open the store: no directory {path.parent} "
+                    "(create it, or correct [store] url)"
+                )
             create_private(path)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
