@@ -49,7 +49,17 @@ def test_markdown_body_is_sanitized(project: Project) -> None:
     [
         ("---\ndate: 2025-12-02\n---\nbody\n", r"bad\.md:1: title: missing"),
         ("---\ntitle: ''\ndate: 2025-12-02\n---\nbody\n", r"bad\.md:2: title: missing or empty"),
+        ("---\ntitle: 123\ndate: 2025-12-02\n---\n", r"bad\.md:2: title: must be text, got 123 "),
+        (
+            "---\ntitle: [1,2]\ndate: 2025-12-02\n---\n",
+            r"bad\.md:2: title: must be text, got \[1, 2\]",
+        ),
+        (
+            "+++\ntitle = 2025\ndate = 2025-12-02\n+++\n",
+            r"bad\.md:2: title: must be text, got 2025 ",
+        ),
         ("---\ntitle: T\ndate: 2 décembre\n---\n", r"bad\.md:3: date: missing or unreadable"),
+        ("---\ntitle: T\n---\nbody\n", r"bad\.md:1: date: missing \(use YYYY-MM-DD\)$"),
         ("---\ntitle: T\ndate: 2025-02-30\n---\n", r"bad\.md:3: date: .*'2025-02-30'"),
         ('+++\ntitle = "T"\ndate = 2025-02-30\n+++\n', r"bad\.md:3: front matter: Invalid date"),
         ("---\ntitle: T\ndate: 2025-12-02\nthemes: [mars]\n---\n", r"bad\.md:4: themes: unknown"),

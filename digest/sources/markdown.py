@@ -129,16 +129,21 @@ def _entry_from(
     if unknown:
         raise fail(unknown[0], f"unknown front matter key (known: {', '.join(sorted(KNOWN_KEYS))})")
     title = meta.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise EntryError(path, _line_of(path, "title"), "title: missing or empty")
+    if title is not None and not isinstance(title, str):  # `title: 123`, `title: [1, 2]`
+        raise fail("title", f"must be text, got {title!r} (put it in quotes)")
+    if not title or not title.strip():
+        raise fail("title", "missing or empty")
     if any(c in title for c in "\r\n"):
         raise fail("title", "must be a single line")
     date = _parse_date(meta.get("date"))
     if date is None:
+        given = meta.get("date")
         raise EntryError(
             path,
             _line_of(path, "date"),
-            f"date: missing or unreadable {meta.get('date')!r} (use YYYY-MM-DD)",
+            "date: missing (use YYYY-MM-DD)"
+            if given is None
+            else f"date: missing or unreadable {given!r} (use YYYY-MM-DD)",
             "entry-date",
         )
     language = meta.get("language")
