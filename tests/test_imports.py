@@ -311,6 +311,101 @@ def test_latin1_text_file_is_read_with_a_warning(project: Project, tmp_path: Pat
     assert entry.title == "Défense aérienne renforcée au nord" and entry.language == "fr"
 
 
+def test_french_in_windows_1252_is_not_read_as_central_european(
+    project: Project, tmp_path: Path
+) -> None:
+    # cp1250 decodes these bytes without an error too (à → ŕ, è → č), and charset-normalizer
+    # ranked it first: the entry said `ŕ l’est`, `systčmes` and its slug `-r-l-est`.
+    empty_folder(project)
+    pasted = tmp_path / "otan.txt"
+    pasted.write_bytes(
+        "L’OTAN renforce sa défense aérienne à l’est\nLes Alliés déploient des systèmes "
+        "sol-air près de la frontière.\n".encode("cp1252")
+    )
+    result = run(project, "entries", "import", str(pasted), "--date", "2026-01-08")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"warning: .*otan\.txt: not UTF-8; read as cp1252\n", result.output)
+    (entry,) = read_entries(project.settings())
+    assert entry.title == "L’OTAN renforce sa défense aérienne à l’est"
+    assert "systèmes sol-air près de la frontière" in entry.text
+    assert entry.path.name == "2026-01-08-l-otan-renforce-sa-defense-aerienne-a-l-est.md"
+
+
+def test_a_text_too_short_to_tell_its_language_is_read_as_western(
+    project: Project, tmp_path: Path
+) -> None:
+    empty_folder(project)  # too few letters for a language; cp1250 decodes it as cleanly
+    pasted = tmp_path / "frappe.txt"
+    pasted.write_bytes("Frappe à l’aube\nDégâts près de la gare.\n".encode("cp1252"))
+    result = run(project, "entries", "import", str(pasted), "--date", "2026-01-08")
+    assert result.exit_code == 0, result.output
+    assert "frappe.txt: not UTF-8; read as cp1252\n" in result.output
+    (entry,) = read_entries(project.settings())
+    assert (entry.title, entry.markdown.strip()) == ("Frappe à l’aube", "Dégâts près de la gare.")
+
+
+# Briefings in our own words, each as an editor's Windows machine would save it. Every
+# one also decodes without an error in the other code pages.
+LEGACY_TEXTS = [
+    (  # `iconv -t latin1`: was read as cp1250 (`ŕ l'est`, `systčmes`, `oů`)
+        "latin-1",
+        "cp1252",
+        "fr",
+        "La défense aérienne alliée se renforce à l'est\n"
+        "Le 7 janvier 2026, les Alliés ont décidé à Bruxelles de déployer des systèmes sol-air "
+        "supplémentaires près de la frontière orientale. Selon l'état-major, la menace des "
+        "drones à longue portée oblige à protéger les dépôts et les gares où transitent les "
+        "renforts. Les premières batteries arriveront en Pologne et en Lituanie d'ici à la fin "
+        "du mois ; d'autres suivront au printemps.\n",
+    ),
+    (  # was read as cp852: `Finlandĺs`, `ô shadow fleetö`, `ľ the third`
+        "cp1252",
+        "cp1252",
+        "en",
+        "Finland’s coast guard boards a tanker after cable damage\n"
+        "Finland’s coast guard boarded a tanker suspected of dragging its anchor across an "
+        "undersea cable – the third such incident this winter. The EU’s foreign ministers will "
+        "discuss new sanctions on the “shadow fleet” on Monday.\n",
+    ),
+    (  # was read as cp1252: `przys³ali myœliwce, ¿eby`; cp1252 is as clean and as coherent
+        "cp1250",
+        "cp1250",
+        "pl",
+        "Sojusznicy wzmacniają obronę powietrzną nad Polską\n"
+        "Po nocnym naruszeniu przestrzeni powietrznej przez rosyjskie drony sojusznicy "
+        "przysłali myśliwce, żeby wesprzeć polską obronę powietrzną. Gdańsk i Gdynia "
+        "przygotowują porty na przyjęcie większej liczby okrętów sojuszniczych, a ćwiczenia na "
+        "Bałtyku potrwają dwa tygodnie. Wezmą w nich udział załogi z dziewięciu państw.\n",
+    ),
+    (  # read right before too: kept so that preferring Western code pages cannot break it
+        "cp1251",
+        "cp1251",
+        "uk",
+        "Європейські партнери посилюють протиповітряну оборону України\n"
+        "Міністри оборони країн ЄС домовилися в Брюсселі про спільну закупівлю зенітних ракет "
+        "для України. Перші партії мають надійти до кінця зими, щоб захистити енергетичні "
+        "об’єкти від нічних ударів дронів. Командування Повітряних сил повідомило, що за "
+        "минулий тиждень було збито понад триста безпілотників.\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("saved_as", "read_as", "language", "text"), LEGACY_TEXTS)
+def test_a_text_not_in_utf8_is_read_in_its_language_s_code_page(
+    project: Project, tmp_path: Path, saved_as: str, read_as: str, language: str, text: str
+) -> None:
+    empty_folder(project)
+    pasted = tmp_path / "note.txt"
+    pasted.write_bytes(text.encode(saved_as))
+    result = run(project, "entries", "import", str(pasted), "--date", "2026-01-08")
+    assert result.exit_code == 0, result.output
+    assert f"note.txt: not UTF-8; read as {read_as}\n" in result.output
+    (entry,) = read_entries(project.settings())
+    title, body = text.split("\n", 1)
+    assert (entry.title, entry.language) == (title, language)
+    assert " ".join(entry.markdown.split()) == " ".join(body.split())
+
+
 def test_preview_writes_nothing_then_write_writes_the_same(project: Project) -> None:
     folder = empty_folder(project)
     settings = project.settings()

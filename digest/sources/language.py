@@ -27,14 +27,14 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str) -> str | None:
+def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | None:
     """The ISO 639-1 code of the text's language, or None when the text is too short or
-    the model is unsure."""
+    the model is less sure than `min_confidence` (a probability, 0 to 1)."""
     letters = sum(c.isalpha() for c in text)
     if letters < MIN_CHARS:
         return None
     code, confidence = _identifier().classify(text)
-    return str(code) if float(confidence) >= MIN_CONFIDENCE else None
+    return str(code) if float(confidence) >= min_confidence else None
 
 
 def declared_language(value: object) -> str | None:
