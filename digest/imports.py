@@ -260,6 +260,8 @@ def _preview_page(
     kept = tuple((i + 2, p) for i, p in enumerate(page.paragraphs) if i + 2 not in removed)
     article = PastedSection(page.title, 1, kept)
     plan = ImportPlan(location, "html page", problems=list(pasted.removed))
+    if page.encoding is not None:
+        plan.problems.insert(0, page.encoding)
     given = {"source": location} if is_url(location) else {}
     given.update(_source_fields(source))
     if "source_name" not in given and page.site_name:

@@ -331,6 +331,45 @@ def test_french_in_windows_1252_is_not_read_as_central_european(
     assert entry.path.name == "2026-01-08-l-otan-renforce-sa-defense-aerienne-a-l-est.md"
 
 
+def test_a_saved_page_without_a_charset_is_read_in_its_languages_code_page(
+    project: Project, tmp_path: Path
+) -> None:
+    """trafilatura guessed alone and read this page as cp1250, without a warning."""
+    empty_folder(project)
+    paragraphs = [
+        "Les Alliés déploient des systèmes sol-air près de la frontière orientale, à la "
+        "demande des pays baltes, pour protéger les ports et les dépôts de carburant.",
+        "Les premières batteries arrivent dès la semaine prochaine ; d’autres suivront "
+        "après l’hiver, selon le calendrier arrêté par les ministres à Bruxelles.",
+    ]
+    page = tmp_path / "defense.html"
+    page.write_bytes(
+        (
+            "<!DOCTYPE html><html lang=\"fr\"><head><title>L’OTAN renforce sa défense "
+            "aérienne à l’est</title></head><body><article><h1>L’OTAN renforce sa défense "
+            "aérienne à l’est</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+            + "</article></body></html>"
+        ).encode("cp1252")
+    )  # fmt: skip
+    result = run(project, "entries", "import", str(page), "--date", "2026-01-08")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"warning: .*defense\.html: not UTF-8; read as cp1252\n", result.output)
+    (entry,) = read_entries(project.settings())
+    assert entry.title == "L’OTAN renforce sa défense aérienne à l’est"
+    assert "systèmes sol-air près de la frontière" in entry.text
+    assert "d’autres suivront après l’hiver" in entry.text
+    # a page that declares its charset is left to the declaration, without a warning
+    declared = tmp_path / "declared.html"
+    declared.write_bytes(
+        page.read_bytes().replace(b"<head>", b'<head><meta charset="windows-1252">')
+    )
+    empty_folder(project)
+    again = run(project, "entries", "import", str(declared), "--date", "2026-01-08")
+    assert again.exit_code == 0 and "not UTF-8" not in again.output, again.output
+    (entry,) = read_entries(project.settings())
+    assert entry.title == "L’OTAN renforce sa défense aérienne à l’est"
+
+
 def test_a_text_too_short_to_tell_its_language_is_read_as_western(
     project: Project, tmp_path: Path
 ) -> None:

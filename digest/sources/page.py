@@ -15,6 +15,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from digest.errors import SourceError
+from digest.sources.problems import Problem
+from digest.sources.textfile import decode_text
 
 _HTML_LANG = re.compile(
     rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)", re.I
@@ -29,6 +31,12 @@ class Page:
     site_name: str
     language: str
     """As the page declares it (`<html lang>`), or ''."""
+    encoding: Problem | None = None
+    """The warning that the page, declaring no charset, was not UTF-8 and was read in the
+    code page its text points to."""
+
+
+_DECLARED_CHARSET = re.compile(rb"<meta\b[^>]*\bcharset\s*=", re.I)
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -41,8 +49,14 @@ def extract_page(data: bytes, location: str) -> Page:
     import trafilatura
 
     url = location if location.startswith(("http://", "https://")) else None
+    markup: bytes | str = data
+    note = None
+    if not _DECLARED_CHARSET.search(data[:4096]) and not _is_utf8(data):
+        # trafilatura would guess alone, and read a French page saved from Word as
+        # cp1250 (`ŕ l’est`) without a word: the text files' language-aware choice instead
+        markup, note = decode_text(data, location)
     document: Any = trafilatura.bare_extraction(
-        data, url=url, with_metadata=True, favor_precision=True, include_tables=False
+        markup, url=url, with_metadata=True, favor_precision=True, include_tables=False
     )
     if isinstance(document, dict):
         document = SimpleNamespace(**document)
@@ -62,4 +76,12 @@ def extract_page(data: bytes, location: str) -> Page:
     match = _HTML_LANG.search(data[:4096])
     language = match.group(1).decode("ascii") if match else ""
     site = " ".join(str(document.sitename or document.hostname or "").split())
-    return Page(title, tuple(paragraphs), date, site.removeprefix("www."), language)
+    return Page(title, tuple(paragraphs), date, site.removeprefix("www."), language, note)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
