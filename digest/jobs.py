@@ -21,7 +21,7 @@ from digest.delivery.outbox import SendSummary
 from digest.delivery.transport import Transport
 from digest.due import Action, IssueState, NextFire, Period, current_period, decide
 from digest.entries import record_published
-from digest.errors import NotSentError, SendBusyError
+from digest.errors import DigestError, NotSentError, SendBusyError
 from digest.store import Store, open_store
 from digest.store.locks import issue_lock, lock_holder
 
@@ -105,8 +105,10 @@ def run_if_due(
 
     Doing nothing (already sent, being sent elsewhere, no entries) is a normal outcome
     and returns a report; with [schedule] send_empty an empty week goes out as the
-    quiet-week issue instead. Refusing (too late, editorial-check errors) raises
-    NotSentError, so cron and systemd report it and the issue waits for an editor.
+    quiet-week issue instead. A week without entries is nothing to do even when its
+    run was missed: it would not have been sent. Refusing (too late, editorial-check
+    errors) raises NotSentError, so cron and systemd report it and the issue waits for
+    an editor.
     """
     plan = settings.schedule
     period = current_period(next_fire, now, settings.tz, plan.week)
@@ -126,24 +128,35 @@ def _run_if_due(
     plan, key = settings.schedule, period.issue_key
     try:
         with issue_lock(store, key, plan.lock_wait_seconds) as lock:
+            state = _state(store, key)
             decision = decide(
                 period,
                 now,
-                _state(store, key),
+                state,
                 grace=dt.timedelta(seconds=plan.misfire_grace_seconds),
                 max_lateness=dt.timedelta(hours=plan.max_lateness_hours),
             )
             if decision.action is Action.NOTHING:
                 return DueReport(f"{decision.reason}: nothing to do")
-            if decision.action is Action.REFUSE:
-                raise NotSentError(decision.reason)
-            entries = pipeline.read_entries(settings, period.day)
-            issue = pipeline.week_issue(settings, entries, period.day)
-            if decision.action is Action.SEND and not issue.sections and not plan.send_empty:
+            if decision.action is Action.REFUSE and state is not IssueState.NEW:
+                raise NotSentError(decision.reason)  # interrupted: its recipients are frozen
+            try:
+                entries = pipeline.read_entries(settings, period.day)
+                issue = pipeline.week_issue(settings, entries, period.day)
+            except DigestError:
+                if decision.action is Action.REFUSE:
+                    # Missed either way; `digest send --date` shows the editor the cause.
+                    raise NotSentError(decision.reason) from None
+                raise
+            if state is IssueState.NEW and not issue.sections and not plan.send_empty:
+                # Due or missed, an empty week would not have gone out: nobody has
+                # anything to send by hand, so a missed one is no error either.
                 return DueReport(
                     f"issue {key} has no entries ({issue.start} to {issue.end} in "
                     f"{settings.entries.dir}): not sent ([schedule] send_empty = false)"
                 )
+            if decision.action is Action.REFUSE:
+                raise NotSentError(decision.reason)  # missed, with entries: an editor decides
             edition = pipeline.edition_of(settings, issue, now)
             if decision.action is Action.SEND:
                 _stop_on_check_errors(key, checks(edition))

@@ -231,6 +231,38 @@ def test_an_issue_without_entries_is_not_sent(project: Project, smtp_server: Smt
     assert recipients(smtp_server) == [] and issue_row(settings, "2025-W51") is None
 
 
+def test_a_missed_issue_without_entries_is_nothing_to_do(
+    project: Project, smtp_server: SmtpServer
+) -> None:
+    settings = project.settings(**smtp_env(smtp_server))
+    add_readers(settings, 2)
+    # the Monday 22 December run (week 51, no briefing) was missed by almost six days:
+    # there was nothing to send then, so there is nothing for an editor to send now
+    report = due(settings, dt.datetime(2025, 12, 28, 6, 30, tzinfo=dt.UTC))
+    assert report.result is None
+    assert report.line == (
+        f"issue 2025-W51 has no entries (2025-12-15 to 2025-12-21 in {settings.entries.dir})"
+        ": not sent ([schedule] send_empty = false)"
+    )
+    assert recipients(smtp_server) == [] and issue_row(settings, "2025-W51") is None
+    # with send_empty the quiet-week issue would have gone out: missed, it waits
+    quiet = project.settings(DIGEST_SCHEDULE_SEND_EMPTY="1", **smtp_env(smtp_server))
+    with pytest.raises(NotSentError, match=r"2025-W51 .* was missed .* 144\.5 h late"):
+        due(quiet, dt.datetime(2025, 12, 28, 6, 30, tzinfo=dt.UTC))
+    assert recipients(smtp_server) == [] and issue_row(settings, "2025-W51") is None
+
+
+def test_a_missed_issue_whose_entries_cannot_be_read_still_waits_for_an_editor(
+    project: Project,
+) -> None:
+    # Deciding whether a missed week is empty reads its entries; a broken file must not
+    # turn the refusal (exit 3, no retry) into an ordinary error that systemd retries.
+    project.write_entry("2025-12-04-broken.md", "---\ntitle: [unclosed\n---\nBody.\n")
+    settings = project.settings(**SECRET)
+    with pytest.raises(NotSentError, match=r"2025-W49 .* was missed"):
+        due(settings, FIRE + dt.timedelta(hours=5))
+
+
 def test_editorial_check_errors_stop_an_automatic_send(
     project: Project, smtp_server: SmtpServer
 ) -> None:
@@ -323,15 +355,19 @@ def test_a_dead_holder_leaves_no_stale_lock(project: Project) -> None:
 # -- the real clock: command line, cron and the daemon -------------------------------
 
 
-def just_fired(project: Project, minutes_ago: int = 2, **extra: str) -> dict[str, str]:
-    """[schedule] overrides for a run `minutes_ago` minutes ago, and an entry to send."""
+def just_fired(
+    project: Project, minutes_ago: int = 2, *, entry: bool = True, **extra: str
+) -> dict[str, str]:
+    """[schedule] overrides for a run `minutes_ago` minutes ago, and (unless `entry` is
+    false: the test briefings are all of 2025) an entry to send."""
     fire = dt.datetime.now(PARIS) - dt.timedelta(minutes=minutes_ago)
     day = fire.date() - dt.timedelta(days=7)  # [schedule] week = "previous"
-    project.write_entry(
-        "zz-last-week.md",
-        f"---\ntitle: Les ministres préparent le sommet\ndate: {day.isoformat()}\n---\n"
-        "Réunion ministérielle avant le sommet.\n",
-    )
+    if entry:
+        project.write_entry(
+            "zz-last-week.md",
+            f"---\ntitle: Les ministres préparent le sommet\ndate: {day.isoformat()}\n---\n"
+            "Réunion ministérielle avant le sommet.\n",
+        )
     return {
         "DIGEST_SCHEDULE_DAY_OF_WEEK": WEEKDAYS[fire.weekday()],
         "DIGEST_SCHEDULE_HOUR": str(fire.hour),
@@ -361,6 +397,23 @@ def test_if_due_past_grace_exits_3_with_one_line(project: Project) -> None:
     assert result.exit_code == 3
     assert result.output.startswith("error: issue ") and "was missed" in result.output
     assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_if_due_for_a_missed_week_without_entries_exits_0_with_one_line(
+    project: Project,
+) -> None:
+    """A new or quiet install run by the README's `@reboot` cron line: a missed week
+    that had no entries is nothing to do, not an error mailed by cron (exit 3) naming
+    a `digest send --date` that cannot work."""
+    env = just_fired(project, minutes_ago=90, entry=False,
+                     DIGEST_SCHEDULE_MISFIRE_GRACE_SECONDS="60", **SECRET)  # fmt: skip
+    cron = digest_process(project, env, "send", "--if-due")
+    out, err = cron.communicate(timeout=120)
+    assert (cron.returncode, err) == (0, ""), (out, err)
+    [line] = out.splitlines()
+    assert line.startswith("issue ") and "has no entries" in line, line
+    assert line.endswith(": not sent ([schedule] send_empty = false)")
+    assert issue_row(project.settings(**env), line.split()[1]) is None
 
 
 def test_if_due_refuses_a_date(project: Project) -> None:
@@ -488,6 +541,28 @@ def test_daemon_reports_a_run_missed_past_grace_and_sends_nothing(
     assert daemon.returncode == 0, (out, err)
     assert "was missed and is now 1.5 h late" in err and "waits for an editor" in err
     assert recipients(smtp_server) == []
+
+
+def test_daemon_starts_quietly_after_a_missed_week_without_entries(project: Project) -> None:
+    env = just_fired(project, minutes_ago=90, entry=False,
+                     DIGEST_SCHEDULE_MISFIRE_GRACE_SECONDS="60", **SECRET)  # fmt: skip
+    daemon = digest_process(project, env, "schedule")
+    try:
+        assert daemon.stdout is not None
+        # the start-up check has run once the second "next run:" line is printed
+        seen: list[str] = []
+        while sum(line.startswith("next run: ") for line in seen) < 2:
+            seen.append(daemon.stdout.readline())
+            assert seen[-1], seen  # not the end of the output
+        assert len(seen) == 4 and "has no entries" in seen[2], seen
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+    assert daemon.returncode == 0, (out, err)
+    assert "error" not in err and "waits for an editor" not in err, err
 
 
 def test_a_resumed_automatic_send_keeps_the_issues_feed_items(

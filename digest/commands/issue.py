@@ -78,7 +78,8 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
     "--if-due",
     is_flag=True,
     help="For cron: send the current period's issue only if [schedule] says it is due "
-    "and it was not sent yet; otherwise print why and exit 0.",
+    "and it was not sent yet; otherwise print why and exit 0, or exit 3 when it waits "
+    "for an editor (missed, or editorial-check errors).",
 )
 @click.option(
     "--test-to",
