@@ -82,6 +82,36 @@ def test_usage_errors_from_the_installed_command_are_one_line_on_stderr(
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, done.stderr)
 
 
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["build", "--date", "2025-12-03", "--language", "de"], "'--language': 'de' is not one"),
+        (["send", "--if-due", "--date", "2025-12-03"], "--if-due takes the week from"),
+        (["send", "--variant", "en:ukraine", "--dry-run"], "--variant only applies to a proof"),
+        (["send", "--dry-run", "--if-due"], "do not go together"),
+        (["send", "--date", "2025-12-03", "--test-to", "a@example.org", "--variant",
+          "xx:ukraine"], "'--variant': variant 'xx:ukraine': language 'xx'"),
+        # checked before the week is read: the current week has no entries
+        (["send", "--test-to", "a@example.org", "--variant", "xx:ukraine"], "'--variant'"),
+        (["send", "--date", "2025-12-03", "--test-to", "not-an-address"], "'--test-to'"),
+    ],
+)  # fmt: skip
+def test_bad_or_contradictory_options_exit_2_with_one_line(
+    project: Project, args: list[str], names: str
+) -> None:
+    """The README's exit 2 for usage errors, through the installed entry point: these
+    exited 1, like a failed send."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from digest.cli import main; main()",
+         "--config", str(project.config), *args],
+        cwd=project.root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert (done.returncode, done.stdout) == (2, ""), (done.returncode, done.stdout, done.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: digest "), done.stderr
+    assert names in lines[0] and lines[0].endswith("--help)"), lines[0]
+
+
 def test_bare_group_still_shows_its_help(project: Project) -> None:
     result = CliRunner().invoke(cli, ["subscribers"])
     assert "Usage:" in result.output and "import" in result.output

@@ -52,12 +52,13 @@ def test_proof_rejects_bad_address_variant_and_empty_variant(
 ) -> None:
     env = smtp_env(smtp_server)
     bad = run(project, "send", "--date", "2025-12-03", "--test-to", "not-an-address", env=env)
-    assert bad.exit_code != 0 and "error: --test-to 'not-an-address'" in bad.output
+    assert bad.exit_code == 2, bad.output
+    assert "Invalid value for '--test-to': invalid address 'not-an-address'" in bad.output
     bad = run(project, "send", "--date", "2025-12-03", "--test-to", "e@example.org",
               "--variant", "de:all", env=env)  # fmt: skip
-    assert bad.exit_code != 0 and "language 'de' is not one of fr, en" in bad.output
+    assert bad.exit_code == 2 and "language 'de' is not one of fr, en" in bad.output
     bad = run(project, "send", "--date", "2025-12-03", "--variant", "en:all", env=env)
-    assert bad.exit_code != 0 and "--variant only applies to a proof" in bad.output
+    assert bad.exit_code == 2 and "--variant only applies to a proof" in bad.output
     empty = run(project, "send", "--date", "2025-11-27", "--test-to", "e@example.org",
                 "--variant", "fr:ukraine", env=env)  # fmt: skip
     assert empty.exit_code != 0 and "none of its themes has an entry" in empty.output

@@ -420,7 +420,7 @@ def test_if_due_refuses_a_date(project: Project) -> None:
     result = CliRunner().invoke(
         cli, ["--config", str(project.config), "send", "--if-due", "--date", "2025-12-01"]
     )
-    assert result.exit_code == 1 and "--if-due takes the week from [schedule]" in result.output
+    assert result.exit_code == 2 and "--if-due takes the week from [schedule]" in result.output
 
 
 @pytest.fixture

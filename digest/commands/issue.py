@@ -23,10 +23,9 @@ from digest.commands import (
     utc_now,
 )
 from digest.commands.check import stop_on_check_errors
-from digest.commands.proof import send_test_proof
+from digest.commands.proof import proof_variant, send_test_proof
 from digest.config import Settings
 from digest.delivery.outbox import SendSummary
-from digest.errors import DigestError
 from digest.schedule import next_fire_for
 from digest.store import open_store
 
@@ -53,8 +52,11 @@ def build(day: dt.datetime | None, out_dir: Path | None, language: str | None) -
       digest build --date 2025-12-01 --out build/
     """
     settings = settings_from_context()
-    if language and language not in settings.newsletter.languages:
-        raise DigestError(f"--language: {language!r} is not one of {settings.newsletter.languages}")
+    languages = settings.newsletter.languages
+    if language and language not in languages:
+        raise click.BadParameter(
+            f"{language!r} is not one of {', '.join(languages)}", param_hint="'--language'"
+        )
     edition = edition_for(settings, day)
     result = pipeline.build(edition, out_dir or settings.build.out_dir, language)
     issue = result.issue
@@ -116,17 +118,18 @@ def send(
       digest send --if-due    # from cron or a systemd timer
       digest send --test-to editor@example.org --variant en:ukraine
     """
-    settings = settings_from_context()
     if variant_label is not None and test_to is None:
-        raise DigestError("--variant only applies to a proof: add --test-to ADDRESS")
+        raise click.UsageError("--variant only applies to a proof: add --test-to ADDRESS")
     if sum((dry_run, if_due, test_to is not None)) > 1:
-        raise DigestError("--dry-run, --if-due and --test-to do not go together: pick one")
+        raise click.UsageError("--dry-run, --if-due and --test-to do not go together: pick one")
+    if if_due and day is not None:
+        raise click.UsageError("--if-due takes the week from [schedule]: drop --date")
+    settings = settings_from_context()
     if test_to is not None:
-        send_test_proof(settings, edition_for(settings, day), test_to, variant_label)
+        variant = proof_variant(settings, test_to, variant_label)  # before reading the week
+        send_test_proof(settings, edition_for(settings, day), test_to, variant)
         return
     if if_due:
-        if day is not None:
-            raise DigestError("--if-due takes the week from [schedule]: drop --date")
         report = jobs.run_if_due(settings, utc_now(), next_fire_for(settings))
         click.echo(report.line)
         if report.result is None:
