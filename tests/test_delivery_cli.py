@@ -8,13 +8,15 @@ import os
 import pty
 import subprocess
 import sys
+from dataclasses import dataclass, field
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from click.testing import CliRunner, Result
 
 from digest.cli import cli
 from digest.store import open_store
-from tests.conftest import Project, SmtpServer
+from tests.conftest import Project, RecordingHandler, SmtpServer, smtp_serving
 from tests.test_bounces import returned
 
 
@@ -82,6 +84,47 @@ def test_deferred_rows_exit_75_and_show_as_in_progress(
     assert "in progress" in run(project, "status").output
     again = run(project, "send", "--date", "2025-12-03", env=env)
     assert again.exit_code == 0 and "resumed: 1 sent" in again.output
+
+
+@dataclass
+class ReplyByRecipient(RecordingHandler):
+    """Answers DATA with `replies_to[recipient]` when set (every try), else accepts."""
+
+    replies_to: dict[str, str] = field(default_factory=dict)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.replies_to:
+                return self.replies_to[rcpt]
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_pending_rows_exit_75_even_when_others_failed_for_good(project: Project) -> None:
+    """A send with a 550 for one reader and a 451 for another exited 1, so a cron wrapper
+    that reruns on 75 never retried the pending row. Pending wins; the failure is listed."""
+    imported(project)
+    handler = ReplyByRecipient(replies_to={
+        "p.novak@example.com": "550 5.1.1 No such user",
+        "j.smith@example.net": "451 4.3.0 Try again later",
+    })  # fmt: skip
+    with smtp_serving(handler) as server:
+        env = smtp_env(server, DIGEST_DELIVERY_MAX_ATTEMPTS="2")
+        sent = run(project, "send", "--date", "2025-12-03", env=env)
+        assert sent.exit_code == 75, sent.output
+        assert "5 sent, 1 failed, 0 skipped this run" in sent.output
+        assert "1 deferred (still pending)" in sent.output
+        assert "failed: p.novak@example.com: 550 5.1.1 No such user" in sent.output
+        assert "Traceback" not in sent.output
+        status = json.loads(run(project, "status", "--json").output)
+        assert (status[0]["sent"], status[0]["failed"], status[0]["pending"]) == (5, 1, 1)
+
+        # the rerun cron makes on 75 delivers the pending row; then only the failure is left
+        del handler.replies_to["j.smith@example.net"]
+        again = run(project, "send", "--date", "2025-12-03", env=env)
+        assert again.exit_code == 0, again.output
+        assert "resumed: 1 sent, 0 failed" in again.output
+    mailed = [rcpt for received in handler.received for rcpt in received.recipients]
+    assert len(mailed) == len(set(mailed)) == 6 and "j.smith@example.net" in mailed
 
 
 def test_a_pause_is_reported_with_its_cause(project: Project, smtp_server: SmtpServer) -> None:

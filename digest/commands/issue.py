@@ -108,7 +108,8 @@ def send(
     """Send the week's issue to every active subscriber through the configured transport.
 
     Running it again for the same week resumes: nobody already mailed is mailed twice.
-    Exits 1 if a message failed permanently, 75 if some stay pending (rerun to retry).
+    Exits 75 if some stay pending (rerun to retry), even if others failed; else 1 if a
+    message failed permanently.
     With --test-to, send only a proof to one address.
 
     \b
@@ -228,7 +229,9 @@ def report_send(settings: Settings, summary: SendSummary, counts: dict[str, int]
         click.echo(f"failed: {address}: {reason}", err=True)
     if summary.paused:
         click.echo(f"error: {summary.paused}", err=True)
-    if summary.failed:
-        raise click.exceptions.Exit(1)
+    # Pending rows win over failed ones: a rerun is what they need, and a wrapper that
+    # reruns on 75 must not give up on them because someone else's address is dead.
     if summary.paused or summary.deferred:
         raise click.exceptions.Exit(EX_TEMPFAIL)
+    if summary.failed:
+        raise click.exceptions.Exit(1)
