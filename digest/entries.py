@@ -25,7 +25,7 @@ def markdown_entries(settings: Settings) -> tuple[list[Entry], list[Problem]]:
     """The entries folder read with the configured themes and languages."""
     news = settings.newsletter
     theme_ids = [t.id for t in settings.themes]
-    return load_entries(settings.entries.dir, theme_ids, news.languages, news.language)
+    return load_entries(settings.entries.dir, theme_ids, news.languages, news.language, settings.tz)
 
 
 def feed_entries(

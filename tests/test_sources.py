@@ -32,6 +32,28 @@ def test_toml_front_matter_is_accepted(project: Project) -> None:
     assert entries["toml"].title == "Entrée en TOML"
 
 
+def test_a_date_with_a_time_and_offset_counts_in_the_newsletters_zone(project: Project) -> None:
+    """Sunday 23:30 UTC is Monday in Paris: the entry belongs to next week's issue, as a
+    feed item at that instant does. A date alone, or a local time, stays as written."""
+    cases = {
+        "utc-yaml": "---\ntitle: Late\ndate: 2025-12-14T23:30:00Z\n---\nText.\n",
+        "offset-yaml": "---\ntitle: Local\ndate: '2025-12-14T23:30:00+01:00'\n---\nText.\n",
+        "plain-yaml": "---\ntitle: Plain\ndate: 2025-12-14\n---\nText.\n",
+        "naive-yaml": "---\ntitle: Naive\ndate: 2025-12-14T23:30:00\n---\nText.\n",
+        "utc-toml": '+++\ntitle = "Late"\ndate = 2025-12-14T23:30:00Z\n+++\nText.\n',
+    }
+    for name, text in cases.items():
+        project.write_entry(f"{name}.md", text)
+    entries = {e.id: e.date for e in read_entries(project.settings())}
+    assert entries["utc-yaml"] == entries["utc-toml"] == dt.date(2025, 12, 15)
+    assert (
+        entries["offset-yaml"]
+        == entries["plain-yaml"]
+        == entries["naive-yaml"]
+        == dt.date(2025, 12, 14)
+    )
+
+
 def test_markdown_body_is_sanitized(project: Project) -> None:
     project.write_entry(
         "hostile.md",

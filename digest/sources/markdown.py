@@ -47,9 +47,16 @@ _YamlLoader.yaml_implicit_resolvers = {
 
 
 def load_entries(
-    folder: Path, theme_ids: Iterable[str], languages: Iterable[str], default_language: str
+    folder: Path,
+    theme_ids: Iterable[str],
+    languages: Iterable[str],
+    default_language: str,
+    tz: dt.tzinfo | None = None,
 ) -> tuple[list[Entry], list[Problem]]:
-    """Every usable `*.md` entry in `folder`, sorted by file name, and a problem per bad one."""
+    """Every usable `*.md` entry in `folder`, sorted by file name, and a problem per bad one.
+
+    A date given with a time and an offset counts in `tz` (the newsletter's zone), as a
+    feed item's does: 23:30 UTC on a Sunday is Monday morning in Paris, and next week."""
     if not folder.is_dir():
         return [], [Problem("entries-folder", "error", str(folder), 0, "entries folder not found")]
     known_themes, known_languages = set(theme_ids), set(languages)
@@ -57,19 +64,23 @@ def load_entries(
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.md")):
         try:
-            entries.append(parse_entry(path, known_themes, known_languages, default_language))
+            entries.append(parse_entry(path, known_themes, known_languages, default_language, tz))
         except EntryError as exc:
             problems.append(exc.problem())
     return entries, problems
 
 
 def parse_entry(
-    path: Path, theme_ids: set[str], languages: set[str], default_language: str
+    path: Path,
+    theme_ids: set[str],
+    languages: set[str],
+    default_language: str,
+    tz: dt.tzinfo | None = None,
 ) -> Entry:
     source = read_text(path, "a Markdown entry")
     meta, body, body_line = _split_front_matter(path, source)
     meta.setdefault("language", default_language)
-    return _entry_from(path, meta, body, theme_ids, languages, body_line)
+    return _entry_from(path, meta, body, theme_ids, languages, body_line, tz)
 
 
 def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str, int]:
@@ -121,6 +132,7 @@ def _entry_from(
     theme_ids: set[str],
     languages: set[str],
     body_line: int = 1,
+    tz: dt.tzinfo | None = None,
 ) -> Entry:
     def fail(key: str, message: str) -> EntryError:
         return EntryError(path, _line_of(path, key), f"{key}: {message}")
@@ -135,7 +147,7 @@ def _entry_from(
         raise fail("title", "missing or empty")
     if any(c in title for c in "\r\n"):
         raise fail("title", "must be a single line")
-    date = _parse_date(meta.get("date"))
+    date = _parse_date(meta.get("date"), tz)
     if date is None:
         given = meta.get("date")
         raise EntryError(
@@ -240,16 +252,19 @@ def entry_file_text(meta: dict[str, Any], body: str) -> str:
     return f"---\n{header}---\n{body.rstrip()}\n"
 
 
-def _parse_date(value: Any) -> dt.date | None:
+def _parse_date(value: Any, tz: dt.tzinfo | None = None) -> dt.date | None:
+    if isinstance(value, str):
+        try:  # YAML leaves dates as text; a time with an offset is an instant
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            try:
+                return dt.date.fromisoformat(value.strip()[:10])
+            except ValueError:
+                return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return (value.astimezone(tz) if value.tzinfo and tz else value).date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            return None
     return None
 
 
