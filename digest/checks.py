@@ -18,6 +18,7 @@ from itertools import combinations
 from digest.config import Settings
 from digest.models import Entry, Issue
 from digest.sources.dates import find_dates, weekday_message
+from digest.sources.markdown import line_of, raw_html
 from digest.sources.pasted import is_debris
 from digest.sources.problems import Problem, Severity
 from digest.themes import normalize
@@ -31,6 +32,7 @@ MIN_BODY_WORDS = 15
 FAR_DAYS = 31
 """A date written in the text further than this from the entry's date is suspect."""
 _LINK_RE = re.compile(r"(?P<bang>!?)\[(?P<label>[^\]]*)\]\((?P<url>[^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 _GOOD_URL = re.compile(r"^(?:https?://[^\s/]+|mailto:[^\s@]+@\S+)", re.IGNORECASE)
 
 
@@ -98,6 +100,24 @@ def check_links(entry: Entry) -> list[Problem]:
     return found
 
 
+def check_raw_html(entry: Entry) -> list[Problem]:
+    """HTML typed into a Markdown body, or an entity into a title, reaches readers as the
+    characters typed (`<abbr title="...">`, `5&nbsp;%`): the body is rendered with HTML
+    off, so that no markup in a file can run or reshape the email."""
+    found = [
+        _check(entry, "raw-html", "error", entry.body_line + line,
+               f"HTML {tag[:60]!r} is shown to readers as typed: write Markdown or plain "
+               "text instead")
+        for line, tag in (raw_html(entry.markdown) if entry.markdown else [])
+    ]  # fmt: skip
+    entity = _ENTITY.search(entry.title)
+    if entity and entry.path is not None:
+        found.append(_check(entry, "raw-html", "error", line_of(entry.path, "title"),
+                            f"title: {entity.group()!r} is shown to readers as typed: type "
+                            "the character itself"))  # fmt: skip
+    return found
+
+
 def check_source(entry: Entry) -> list[Problem]:
     if entry.source_url or entry.source_name:
         return []
@@ -161,6 +181,7 @@ def run_checks(
     for entry in chosen:
         found += check_dates(entry, today, settings.newsletter.first_year)
         found += check_links(entry)
+        found += check_raw_html(entry)
         found += check_source(entry)
     found += check_duplicates(chosen)
     found += check_sections(settings, issue)

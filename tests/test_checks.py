@@ -72,6 +72,36 @@ def test_broken_links_images_and_leftovers(project: Project) -> None:
     ]
 
 
+def test_raw_html_and_entities_are_errors_because_readers_would_see_them_typed(
+    project: Project,
+) -> None:
+    project.write_entry(
+        "html.md",
+        '---\ntitle: "L\'OTAN promet 5&nbsp;% de plus"\ndate: 2025-12-02\n'
+        "source: https://example.org/h\n---\n"
+        'Une <abbr title="défense aérienne">DCA</abbr> renforcée.<br>Suite.\n\n'
+        "<script>alert(1)</script>\n\n"
+        "Du code montré exprès : `<b>gras</b>`, et a < b > c sans balise.\n\n"
+        "    <div>un bloc de code</div>\n",
+    )
+    found = findings(project)
+    where = f"error {project.root / 'briefings/html.md'}"
+    assert found["raw-html"] == [
+        f"{where}:2: title: '&nbsp;' is shown to readers as typed: type the character itself",
+        f"{where}:6: HTML '<abbr title=\"défense aérienne\">' is shown to readers as typed: "
+        "write Markdown or plain text instead",
+        f"{where}:6: HTML '</abbr>' is shown to readers as typed: write Markdown or plain "
+        "text instead",
+        f"{where}:6: HTML '<br>' is shown to readers as typed: write Markdown or plain text "
+        "instead",
+        f"{where}:8: HTML '<script>alert(1)</script>' is shown to readers as typed: write "
+        "Markdown or plain text instead",
+    ]
+    # and what readers get stays harmless text, as the check says
+    (entry,) = [e for e in read_entries(project.settings()) if e.id == "html"]
+    assert "<script" not in entry.body_html and "&lt;script&gt;" in entry.body_html
+
+
 def test_no_source_duplicates_empty_sections_and_odd_dates(project: Project) -> None:
     for name in ("2025-12-02-kyiv-aid.md", "2025-12-04-kosovo.md"):
         (project.root / "briefings" / name).unlink()

@@ -33,6 +33,9 @@ KNOWN_KEYS |= DESK_KEYS
 # keeps its own code, and the issue tags it. A code is what BCP 47 starts with.
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
+_FINDS_HTML = MarkdownIt("commonmark", {"html": True, "linkify": False})
+"""Only to find raw HTML in a body: rendering keeps it as text (html off), so that a
+`<script>` or an HTML block cannot change how the rest of the Markdown is read."""
 
 
 class _YamlLoader(yaml.SafeLoader):
@@ -114,7 +117,7 @@ def _split_front_matter(path: Path, source: str) -> tuple[dict[str, Any], str, i
     return meta, body, index + 2
 
 
-def _line_of(path: Path, key: str) -> int:
+def line_of(path: Path, key: str) -> int:
     """The line of `key:` / `key =` in the front matter, for error messages."""
     try:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -135,7 +138,7 @@ def _entry_from(
     tz: dt.tzinfo | None = None,
 ) -> Entry:
     def fail(key: str, message: str) -> EntryError:
-        return EntryError(path, _line_of(path, key), f"{key}: {message}")
+        return EntryError(path, line_of(path, key), f"{key}: {message}")
 
     unknown = sorted(set(meta) - KNOWN_KEYS)
     if unknown:
@@ -152,7 +155,7 @@ def _entry_from(
         given = meta.get("date")
         raise EntryError(
             path,
-            _line_of(path, "date"),
+            line_of(path, "date"),
             "date: missing (use YYYY-MM-DD)"
             if given is None
             else f"date: missing or unreadable {given!r} (use YYYY-MM-DD)",
@@ -239,6 +242,23 @@ def _highlights(
             raise fail("highlights", f"{key} must be a list of texts")
         lists.append(tuple(" ".join(i.split()) for i in items))
     return lists[0], lists[1]
+
+
+def raw_html(body: str) -> list[tuple[int, str]]:
+    """(line in `body` from 0, tag) of each piece of raw HTML, which readers would see as
+    typed; what a code span or block shows on purpose is not raw HTML, and is left out."""
+    found: list[tuple[int, str]] = []
+    lines = body.splitlines()
+    for token in _FINDS_HTML.parse(body):
+        if token.type == "html_block" and token.map:
+            found.append((token.map[0], token.content.strip().splitlines()[0]))
+        elif token.type == "inline" and token.map and token.children:
+            first, end = token.map
+            for child in token.children:
+                if child.type == "html_inline":
+                    line = next((i for i in range(first, end) if child.content in lines[i]), first)
+                    found.append((line, child.content))
+    return found
 
 
 def render_markdown(body: str) -> str:
