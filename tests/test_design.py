@@ -128,6 +128,22 @@ def test_key_figures_and_quote_show_only_with_their_entries(project: Project) ->
     )
 
 
+def test_a_title_that_starts_with_its_themes_name_is_not_prefixed_twice(
+    project: Project,
+) -> None:
+    project.write_entry(
+        "2025-12-02-kyiv-aid.md",
+        '---\ntitle: "Ukraine : les Alliés promettent plus de défense aérienne"\n'
+        "date: 2025-12-02\nsource: https://example.org/k\nthemes: [ukraine]\n---\n"
+        "Les Alliés ont promis à Kyiv des systèmes sol-air supplémentaires.\n",
+    )
+    preheader = edition(project).compiled(Variant("fr", frozenset({"ukraine"}))).preheader
+    assert preheader.startswith("Ukraine : les Alliés promettent"), preheader
+    assert "Ukraine: Ukraine" not in preheader.replace("\u00a0", " ").replace(" :", ":")
+    others = edition(project).compiled(Variant("fr", frozenset({"spending"}))).preheader
+    assert others.startswith("Dépenses de défense") and ": Les Alliés relèvent" in others
+
+
 def test_design_has_header_toc_meta_footer_and_no_external_resources(project: Project) -> None:
     compiled = edition(project).compiled(Variant("fr", frozenset()))
     html = compiled.html.fill(VALUES)
