@@ -370,3 +370,63 @@ def test_delay_notices_are_counted_apart_from_bounces_in_the_command_and_status(
     assert [tuple(e) for e in events] == [
         (novak, "soft", "failed 4.2.0 smtp; 451 4.2.0 try again later")
     ]
+
+
+def arf(serial: int, message_id: str, to: str, original_rcpt_to: str = "") -> bytes:
+    """A feedback-loop complaint (ARF, RFC 5965) enclosing our message `message_id`,
+    its `To:` as the mailbox provider rewrote it."""
+    report = EmailMessage()
+    report["From"] = "Complaints <fbl@mail.example.co.uk>"
+    report["To"] = "abuse@example.org"
+    report["Subject"] = "Complaint about a message you sent"
+    report["Message-ID"] = f"<fbl-{serial}@mail.example.co.uk>"
+    report.set_content("A user of ours marked the attached message as spam.\n")
+    report.make_mixed()
+    report.set_param("report-type", "feedback-report")
+    report.replace_header(
+        "Content-Type", report["Content-Type"].replace("multipart/mixed", "multipart/report")
+    )
+    fields = "Feedback-Type: abuse\nUser-Agent: ExampleLoop/2.1\nVersion: 1\n"
+    if original_rcpt_to:
+        fields += f"Original-Rcpt-To: {original_rcpt_to}\n"
+    feedback = EmailMessage()
+    feedback.set_payload(fields)
+    feedback["Content-Type"] = "message/feedback-report"
+    report.attach(feedback)
+    original = EmailMessage()
+    original["From"] = "Brief OTAN & Europe <digest@example.org>"
+    original["To"] = to
+    original["Subject"] = "Brief OTAN & Europe n 49"
+    original["Message-ID"] = message_id
+    original.set_content("(the newsletter)\n")
+    enclosed = EmailMessage()
+    enclosed.set_content(original)
+    report.attach(enclosed)
+    return report.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("to", "original_rcpt_to"),
+    [
+        ("redacted@example.co.uk", ""),  # the Yahoo/AOL shape
+        ("Someone Else <someone.else@example.com>", ""),
+        ("redacted@example.co.uk", "xxxxxxxx@example.co.uk"),
+    ],
+)
+def test_a_complaint_with_a_redacted_recipient_matches_by_message_id(
+    project: Project, tmp_path: Path, to: str, original_rcpt_to: str
+) -> None:
+    # Feedback loops redact the complainer's address (RFC 6590): the keyed Message-ID
+    # is the proof, and the delivery row says who it was.
+    store = sent_issue(project)
+    smith = "j.smith@example.net"
+    mbox = mailbox.mbox(tmp_path / "fbl.mbox")
+    mbox.add(arf(1, sent_to(store, smith), to, original_rcpt_to))
+    # The same report quoting an ID we never sent (unkeyed) still matches nothing.
+    mbox.add(arf(2, "<2025-W49.2.e5b257daca43cc38@example.org>", to, original_rcpt_to))
+    mbox.close()
+    summary = process(tmp_path / "fbl.mbox", store, project.settings().bounces, hard_limit=1)
+    assert (summary.complaints, summary.unmatched, summary.ignored) == (1, 1, 0)
+    assert summary.changed == [(smith, "complained")]
+    events = store.db.execute("SELECT email, issue_key, kind FROM bounce_events").fetchall()
+    assert [tuple(e) for e in events] == [(smith, "2025-W49", "complaint")]

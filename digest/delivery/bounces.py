@@ -263,11 +263,17 @@ def references_our_message(report: Report, row: DeliveryRow | None) -> bool:
 
     Anyone can mail a DSN or an ARF report to the public bounce address, so a report is
     believed only when its returned headers carry the Message-ID of a message we sent
-    (a keyed ID nobody can compute, `mime.message_id`), and, when it names a
+    (a keyed ID nobody can compute, `mime.message_id`), and, when a DSN names a
     recipient, that message went to that recipient. An address alone proves nothing.
+
+    A complaint's address is not compared: feedback loops redact or rewrite the
+    complainer's address (RFC 6590; `To: redacted@...`), so the keyed Message-ID is the
+    proof and the delivery row says who complained.
     """
     if row is None or row.status != "sent" or not row.email:
         return False
+    if report.kind == "complaint":
+        return True
     return not report.email or report.email.casefold() == row.email.casefold()
 
 
