@@ -278,3 +278,155 @@ def test_consecutive_soft_bounces_keep_counting(project: Project) -> None:
     assert store.bounce_counts(subscriber.id) == (0, 3)
     found = store.subscriber(subscriber.id)
     assert found is not None and found.status == "bounced"  # soft_limit 3 reached
+
+
+def sent_to(store: Store, email: str) -> str:
+    """The keyed Message-ID week 49 really went out with to `email`."""
+    (row,) = [row for row in store.deliveries("2025-W49") if row.email == email]
+    return row.message_id
+
+
+def dsn(serial: int, message_id: str, *blocks: tuple[str, str, str]) -> bytes:
+    """A delivery status notification about our message `message_id`, with one
+    per-recipient block for each (recipient, Action, Status)."""
+    recipients = "".join(
+        f"\nFinal-Recipient: rfc822; {rcpt}\nAction: {action}\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; 451 {status} try again later\n"
+        for rcpt, action, status in blocks
+    )
+    return f"""\
+From: Mail Delivery System <postmaster@relay.example.net>
+To: digest@example.org
+Subject: Delivery status notification
+Message-ID: <notice-{serial}@relay.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b-{serial}"
+
+--b-{serial}
+Content-Type: text/plain
+
+Still trying, or done: see below. No action is needed on your part.
+
+--b-{serial}
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; relay.example.net
+{recipients}
+--b-{serial}
+Content-Type: text/rfc822-headers
+
+From: Brief OTAN & Europe <digest@example.org>
+Subject: Brief OTAN & Europe n 49
+Message-ID: {message_id}
+
+--b-{serial}--
+""".encode()
+
+
+@pytest.mark.parametrize("action", ["delayed", "relayed", "expanded", "delivered"])
+def test_a_dsn_that_is_not_a_failure_is_read_but_not_a_bounce(
+    project: Project, tmp_path: Path, action: str
+) -> None:
+    # RFC 3464: only Action: failed says the message did not arrive. A "delayed 4.4.1"
+    # warning means the MTA is still trying; relayed/expanded/delivered are successes.
+    store = sent_issue(project)
+    marc = "marc.olivier@example.fr"
+    mbox = mailbox.mbox(tmp_path / "notices.mbox")
+    for serial in range(5):
+        mbox.add(dsn(serial, sent_to(store, marc), (marc, action, "4.4.1")))
+    mbox.close()
+    rules = project.settings(DIGEST_BOUNCES_SOFT_LIMIT="3").bounces
+    summary = process(tmp_path / "notices.mbox", store, rules, hard_limit=1)
+    assert (summary.soft, summary.hard, summary.notices, summary.ignored) == (0, 0, 5, 0)
+    found = store.subscriber_by_email(marc)
+    assert found is not None and found.status == "active"
+    assert store.bounce_counts(found.id) == (0, 0)
+    assert store.db.execute("SELECT COUNT(*) FROM bounce_events").fetchone()[0] == 0
+
+
+def test_delay_notices_are_counted_apart_from_bounces_in_the_command_and_status(
+    project: Project, tmp_path: Path
+) -> None:
+    store = sent_issue(project)
+    marc, novak = "marc.olivier@example.fr", "p.novak@example.com"
+    mbox = mailbox.mbox(tmp_path / "bounces.mbox")
+    mbox.add(dsn(1, sent_to(store, marc), (marc, "delayed", "4.4.1")))
+    mbox.add(dsn(2, sent_to(store, marc), (marc, "delayed", "4.4.1")))
+    # One report about two copies: the failed one is a bounce, the delayed one is not.
+    mbox.add(dsn(3, sent_to(store, novak), (novak, "failed", "4.2.0"), (novak, "delayed", "4.4.1")))
+    mbox.close()
+    store.close()
+    config = ["--config", str(project.config)]
+    result = CliRunner().invoke(
+        cli, [*config, "bounces", "process", str(tmp_path / "bounces.mbox")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 message(s): 0 hard, 1 soft, 0 complaint(s)" in result.output
+    assert "3 delay/delivery notice(s) ignored" in result.output
+    (week,) = json.loads(CliRunner().invoke(cli, [*config, "status", "--json"]).output)
+    assert week["bounced"] == 1  # Novak's failure only
+    with open_store(project.settings()) as again:
+        events = again.db.execute("SELECT email, kind, detail FROM bounce_events").fetchall()
+    assert [tuple(e) for e in events] == [
+        (novak, "soft", "failed 4.2.0 smtp; 451 4.2.0 try again later")
+    ]
+
+
+def arf(serial: int, message_id: str, to: str, original_rcpt_to: str = "") -> bytes:
+    """A feedback-loop complaint (ARF, RFC 5965) enclosing our message `message_id`,
+    its `To:` as the mailbox provider rewrote it."""
+    report = EmailMessage()
+    report["From"] = "Complaints <fbl@mail.example.co.uk>"
+    report["To"] = "abuse@example.org"
+    report["Subject"] = "Complaint about a message you sent"
+    report["Message-ID"] = f"<fbl-{serial}@mail.example.co.uk>"
+    report.set_content("A user of ours marked the attached message as spam.\n")
+    report.make_mixed()
+    report.set_param("report-type", "feedback-report")
+    report.replace_header(
+        "Content-Type", report["Content-Type"].replace("multipart/mixed", "multipart/report")
+    )
+    fields = "Feedback-Type: abuse\nUser-Agent: ExampleLoop/2.1\nVersion: 1\n"
+    if original_rcpt_to:
+        fields += f"Original-Rcpt-To: {original_rcpt_to}\n"
+    feedback = EmailMessage()
+    feedback.set_payload(fields)
+    feedback["Content-Type"] = "message/feedback-report"
+    report.attach(feedback)
+    original = EmailMessage()
+    original["From"] = "Brief OTAN & Europe <digest@example.org>"
+    original["To"] = to
+    original["Subject"] = "Brief OTAN & Europe n 49"
+    original["Message-ID"] = message_id
+    original.set_content("(the newsletter)\n")
+    enclosed = EmailMessage()
+    enclosed.set_content(original)
+    report.attach(enclosed)
+    return report.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("to", "original_rcpt_to"),
+    [
+        ("redacted@example.co.uk", ""),  # the Yahoo/AOL shape
+        ("Someone Else <someone.else@example.com>", ""),
+        ("redacted@example.co.uk", "xxxxxxxx@example.co.uk"),
+    ],
+)
+def test_a_complaint_with_a_redacted_recipient_matches_by_message_id(
+    project: Project, tmp_path: Path, to: str, original_rcpt_to: str
+) -> None:
+    # Feedback loops redact the complainer's address (RFC 6590): the keyed Message-ID
+    # is the proof, and the delivery row says who it was.
+    store = sent_issue(project)
+    smith = "j.smith@example.net"
+    mbox = mailbox.mbox(tmp_path / "fbl.mbox")
+    mbox.add(arf(1, sent_to(store, smith), to, original_rcpt_to))
+    # The same report quoting an ID we never sent (unkeyed) still matches nothing.
+    mbox.add(arf(2, "<2025-W49.2.e5b257daca43cc38@example.org>", to, original_rcpt_to))
+    mbox.close()
+    summary = process(tmp_path / "fbl.mbox", store, project.settings().bounces, hard_limit=1)
+    assert (summary.complaints, summary.unmatched, summary.ignored) == (1, 1, 0)
+    assert summary.changed == [(smith, "complained")]
+    events = store.db.execute("SELECT email, issue_key, kind FROM bounce_events").fetchall()
+    assert [tuple(e) for e in events] == [(smith, "2025-W49", "complaint")]

@@ -31,7 +31,8 @@ def process(path: Path) -> None:
     mbox at PATH.
 
     Hard bounces count towards [delivery] hard_bounce_limit, soft ones towards
-    [bounces] soft_limit; a complaint marks the subscriber complained; a mail to the
+    [bounces] soft_limit; a delay warning or a delivery notice is no bounce and is
+    only counted in the summary; a complaint marks the subscriber complained; a mail to the
     List-Unsubscribe address with a valid token unsubscribes its reader. Running it
     again on the same mailbox counts nothing twice.
 
@@ -51,6 +52,7 @@ def process(path: Path) -> None:
     click.echo(
         f"{summary.messages} message(s): {summary.hard} hard, {summary.soft} soft, "
         f"{summary.complaints} complaint(s), {summary.unsubscribed} unsubscribe request(s), "
+        f"{summary.notices} delay/delivery notice(s) ignored, "
         f"{summary.repeated} already seen, "
         f"{summary.unmatched} unmatched, {summary.ignored} not a report"
     )

@@ -26,12 +26,17 @@ from digest.tokens import Signer
 
 _UNSUBSCRIBE_SUBJECT = re.compile(r"^\s*unsubscribe\s+(?P<token>[\w.-]+)\s*$", re.IGNORECASE)
 
+_NOT_FAILURES = frozenset({"delayed", "relayed", "expanded", "delivered"})
+"""DSN actions (RFC 3464 §2.3.3) that say the message has not failed: a delay warning
+(the MTA is still trying) or news of a delivery. Read and counted, never a bounce."""
+
 
 @dataclass(frozen=True)
 class Report:
-    """One recipient's bounce or one complaint, as read from a returned message."""
+    """One recipient's bounce, delay or delivery notice, or one complaint, as read from
+    a returned message."""
 
-    kind: str  # "hard", "soft" or "complaint"
+    kind: str  # "hard", "soft", "complaint", or "notice" (a DSN that is no failure)
     email: str
     status: str
     """DSN status code (e.g. "5.1.1"), or the ARF feedback type."""
@@ -112,13 +117,17 @@ def _dsn(
             email = _field_address(block.get("Final-Recipient")) or _field_address(
                 block.get("Original-Recipient")
             )
-            if action not in ("failed", "delayed") or not email:
+            if not (action == "failed" or action in _NOT_FAILURES) or not email:
                 continue
-            hard = action == "failed" and code.startswith("5") and code not in soft_statuses
+            if action == "failed":
+                hard = code.startswith("5") and code not in soft_statuses
+                kind = "hard" if hard else "soft"
+            else:
+                kind = "notice"
             diagnostic = (block.get("Diagnostic-Code") or "").strip()
             reports.append(
                 Report(
-                    kind="hard" if hard else "soft",
+                    kind=kind,
                     email=email,
                     status=code,
                     original_message_id=original_id,
@@ -199,6 +208,8 @@ class BounceSummary:
     ignored: int = 0
     hard: int = 0
     soft: int = 0
+    notices: int = 0
+    """DSNs that are no failure (delayed, relayed, expanded, delivered): read, not stored."""
     complaints: int = 0
     unmatched: int = 0
     repeated: int = 0
@@ -252,11 +263,17 @@ def references_our_message(report: Report, row: DeliveryRow | None) -> bool:
 
     Anyone can mail a DSN or an ARF report to the public bounce address, so a report is
     believed only when its returned headers carry the Message-ID of a message we sent
-    (a keyed ID nobody can compute, `mime.message_id`), and, when it names a
+    (a keyed ID nobody can compute, `mime.message_id`), and, when a DSN names a
     recipient, that message went to that recipient. An address alone proves nothing.
+
+    A complaint's address is not compared: feedback loops redact or rewrite the
+    complainer's address (RFC 6590; `To: redacted@...`), so the keyed Message-ID is the
+    proof and the delivery row says who complained.
     """
     if row is None or row.status != "sent" or not row.email:
         return False
+    if report.kind == "complaint":
+        return True
     return not report.email or report.email.casefold() == row.email.casefold()
 
 
@@ -268,6 +285,9 @@ def _apply(
     summary: BounceSummary,
     source: str,
 ) -> None:
+    if report.kind == "notice":
+        summary.notices += 1  # not a bounce: counts towards no limit and no issue
+        return
     row = (
         store.delivery_by_message_id(report.original_message_id)
         if report.original_message_id
