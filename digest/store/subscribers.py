@@ -15,7 +15,7 @@ from digest.consent import OPTED_OUT, keeps_out, may_change_status
 from digest.models import Subscriber
 from digest.store.base import now_text
 from digest.store.engine import Engine
-from digest.store.suppressions import SuppressionQueries
+from digest.store.limits import LimitQueries
 
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 PAGE = 1000
@@ -85,7 +85,7 @@ def record_of(row: Any) -> SubscriberRecord:
     )
 
 
-class SubscriberQueries(SuppressionQueries):
+class SubscriberQueries(LimitQueries):
     def _by_email(self, columns: str = "*") -> str:
         return f"SELECT {columns} FROM subscribers WHERE {self.db.EMAIL_KEY} = {self.db.EMAIL_ARG}"
 
@@ -326,7 +326,8 @@ class SubscriberQueries(SuppressionQueries):
 
         The outbox keeps each row (the send's counts stay right) without address or
         server reply (a reply often quotes the address); a frozen row still pending is
-        skipped, never sent. The bounce log loses the person's events entirely.
+        skipped, never sent. The bounce log loses the person's events entirely, and the
+        subscribe form's counter for the address goes too.
         """
         db.execute(
             """UPDATE deliveries SET email = '', reply = '',
@@ -338,6 +339,7 @@ class SubscriberQueries(SuppressionQueries):
             f"DELETE FROM bounce_events WHERE subscriber_id = ? OR {db.nocase_eq('email')}",
             (subscriber_id, email),
         )
+        self._forget_address(db, email)
 
     def count_subscribers(self, status: str) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = ?", (status,))
