@@ -157,3 +157,54 @@ def test_rules() -> None:
     assert may_change_status("pending", "active", by_confirmation=False)
     assert keeps_out(None, suppressed=True) and keeps_out("pending", suppressed=True)
     assert not keeps_out("active", suppressed=True) and not keeps_out("pending", False)
+
+
+def test_a_comeback_through_the_form_takes_the_new_choices_once_confirmed(
+    project: Project,
+) -> None:
+    """Unsubscribed, then signed up again on the form: the confirmation mail speaks the
+    language just chosen, the row stays as it was until the click, and the click applies
+    the new name, language and themes with the form's double opt-in as the consent."""
+    camille = "camille.durand@example.org"
+    sample = project.root / "sample.csv"
+    sample.write_text(f"email,name,language,themes\n{camille},Camille Durand,fr,\n")
+    assert run(project, "subscribers", "import", str(sample)).exit_code == 0
+    with open_store(project.settings()) as store:
+        store.db.execute("UPDATE subscribers SET confirmed_at = '2024-01-08T09:00:00+00:00'")
+        old = store.record_by_email(camille)
+    assert old is not None and old.consent_source == "import:sample.csv"
+    assert (old.subscriber.language, old.subscriber.themes) == ("fr", frozenset())
+    app = create_app(project.settings())
+    one_click = app.config["DIGEST_SIGNER"].sign("unsubscribe", old.subscriber.id, camille)
+    with running(app) as base:
+        camille_browser = Browser(base)
+        assert camille_browser.post(f"/unsubscribe/{one_click}", {}).status == 200
+        form = camille_browser.get("/subscribe")
+        data = [("csrf_token", form.csrf()), ("email", camille), ("name", "Cam"),
+                ("language", "en"), ("themes", "hybrid")]  # fmt: skip
+        assert camille_browser.post("/subscribe", data).status == 200
+        with open_store(project.settings()) as store:
+            waiting = store.record_by_email(camille)
+        assert waiting is not None and waiting.status == "unsubscribed"
+        kept = (waiting.subscriber.name, waiting.subscriber.language, waiting.subscriber.themes)
+        assert kept == ("Camille Durand", "fr", frozenset())
+        assert waiting.consent_source == "import:sample.csv"
+        # Nor does an import or `subscribers add` bring it back meanwhile.
+        again = write_csv(project, f"email,name,status\n{camille},Mallory,active\n")
+        assert "kept out" in run(project, "subscribers", "import", again).output
+        assert run(project, "subscribers", "add", camille).exit_code != 0
+        [mail] = mails_to(project.root / "outbox", camille)
+        assert mail["Content-Language"] == "en"
+        assert mail["Subject"].startswith("Confirm your subscription")
+        confirm = path_of(link(text_of(mail), "confirm"))
+        page = camille_browser.get(confirm)
+        assert camille_browser.post(confirm, {"csrf_token": page.csrf()}).status == 200
+    with open_store(project.settings()) as store:
+        back = store.record_by_email(camille)
+        left = store.db.execute("SELECT COUNT(*) FROM signup_requests").fetchone()[0]
+    assert back is not None and back.status == "active"
+    assert (back.subscriber.name, back.subscriber.language) == ("Cam", "en")
+    assert back.subscriber.themes == frozenset({"hybrid"})
+    assert back.consent_source == "web form (double opt-in)"
+    assert back.confirmed_at and back.confirmed_at > "2025"
+    assert back.unsubscribed_at is None and left == 0

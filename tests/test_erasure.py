@@ -17,9 +17,12 @@ from digest import pipeline
 from digest.cli import cli
 from digest.delivery.file import FileTransport
 from digest.models import Subscriber
-from digest.store import MIGRATIONS, Store, SubscriberRecord
+from digest.store import MIGRATIONS, Store, SubscriberRecord, open_store
+from digest.web.app import create_app
+from digest.web.server import running
 from tests.conftest import FIXTURES, Project
 from tests.test_delivery import FAST, setup
+from tests.webclient import Browser, link, mails_to, path_of, text_of
 
 ADDRESS = "p.novak@example.com"
 
@@ -106,6 +109,50 @@ def test_erase_leaves_the_address_in_no_byte_of_the_database(
     finally:
         reader.close()
         store.close()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("how", ["erase me", "cli"])
+def test_erase_after_the_subscribe_form_leaves_no_rate_limit_row(
+    project: Project, how: str
+) -> None:
+    """The form's one-mail-per-address limit is a row of its own: erasure removes it
+    too, so the address is in no byte of the files (nor of a later `store copy`)."""
+    settings = project.settings()
+    path = settings.store.path
+    signed_up = "Camille.Rate@example.net"
+    with running(create_app(settings)) as base:
+        visitor = Browser(base)
+        form = visitor.get("/subscribe")
+        data = {"csrf_token": form.csrf(), "email": signed_up, "name": "Camille"}
+        assert visitor.post("/subscribe", data).status == 200
+        [mail] = mails_to(project.root / "outbox", signed_up)
+        confirm = path_of(link(text_of(mail), "confirm"))
+        shown = visitor.get(confirm)
+        done = visitor.post(confirm, {"csrf_token": shown.csrf()})
+        assert done.status == 200
+        preferences = path_of(link(done.body, "preferences"))
+        # Another connection stays open (a served site), so the WAL is not just deleted.
+        reader = sqlite3.connect(path)
+        reader.execute("SELECT COUNT(*) FROM subscribers").fetchone()
+        try:
+            assert signed_up.lower().encode() in _raw(path).lower()
+            if how == "cli":
+                result = run(project, "subscribers", "remove", "--erase", signed_up)
+                assert result.exit_code == 0, result.output
+            else:
+                page = visitor.get(preferences)
+                erase = f"{preferences}/erase"
+                asked = visitor.post(erase, {"csrf_token": page.csrf()})
+                erased = visitor.post(erase, {"csrf_token": asked.csrf(), "confirmed": "yes"})
+                assert erased.status == 200
+            raw = _raw(path).lower()
+            assert signed_up.lower().encode() not in raw and b"camille" not in raw
+        finally:
+            reader.close()
+    with open_store(settings) as store:
+        keys = [row[0] for row in store.db.execute("SELECT key FROM rate_limits")]
+    assert not [key for key in keys if key.startswith("mail:")]
 
 
 def test_ids_are_never_reused(project: Project) -> None:

@@ -364,6 +364,31 @@ MIGRATIONS: tuple[Migration, ...] = (
     # commit after each accepted message changes 4 index pages instead of 9: 20 KB of
     # WAL a message instead of 42 on SQLite. (issue_key, status) was also covered twice.
     Migration(sqlite=_PARTIAL_OUTBOX_INDEXES, postgresql=_PARTIAL_OUTBOX_INDEXES),
+    # 11: what someone who opted out asked for on the subscribe form (name, language,
+    # themes), kept beside their row, which stays as they left it until their own
+    # confirmation click applies it. Deleted by that click and by erasure.
+    Migration(
+        sqlite="""
+        CREATE TABLE signup_requests (
+            subscriber_id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL,
+            themes TEXT NOT NULL DEFAULT '',
+            consent_source TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        );
+        """,
+        postgresql="""
+        CREATE TABLE signup_requests (
+            subscriber_id BIGINT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL,
+            themes TEXT NOT NULL DEFAULT '',
+            consent_source TEXT NOT NULL,
+            requested_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -15,7 +15,7 @@ from digest.consent import OPTED_OUT, keeps_out, may_change_status
 from digest.models import Subscriber
 from digest.store.base import now_text
 from digest.store.engine import Engine
-from digest.store.suppressions import SuppressionQueries
+from digest.store.limits import LimitQueries
 
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 PAGE = 1000
@@ -85,7 +85,7 @@ def record_of(row: Any) -> SubscriberRecord:
     )
 
 
-class SubscriberQueries(SuppressionQueries):
+class SubscriberQueries(LimitQueries):
     def _by_email(self, columns: str = "*") -> str:
         return f"SELECT {columns} FROM subscribers WHERE {self.db.EMAIL_KEY} = {self.db.EMAIL_ARG}"
 
@@ -235,9 +235,10 @@ class SubscriberQueries(SuppressionQueries):
 
         An active subscriber is left as is (the form must not let a stranger change
         someone's preferences), and so is an address that opted out (`consent.keeps_out`):
-        only that person's confirmation click brings it back. A new address, or one still
-        pending, becomes pending with the new choices. An erased address gets a new
-        pending row, which stays suppressed until confirmed.
+        only that person's confirmation click brings it back, and applies the choices of
+        this sign-up, kept meanwhile as its sign-up request (`confirm`). A new address,
+        or one still pending, becomes pending with the new choices. An erased address
+        gets a new pending row, which stays suppressed until confirmed.
         """
         now = now_text()
         with self.transaction() as db:
@@ -251,6 +252,18 @@ class SubscriberQueries(SuppressionQueries):
                        ON CONFLICT ({db.EMAIL_KEY}) DO NOTHING""",
                     (subscriber.email, subscriber.name, subscriber.language, themes, now,
                      consent_source),
+                )  # fmt: skip
+            elif found["status"] in OPTED_OUT:
+                db.execute(
+                    """INSERT INTO signup_requests (subscriber_id, name, language, themes,
+                           consent_source, requested_at)
+                       VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (subscriber_id) DO UPDATE SET name = excluded.name,
+                           language = excluded.language, themes = excluded.themes,
+                           consent_source = excluded.consent_source,
+                           requested_at = excluded.requested_at""",
+                    (found["id"], subscriber.name, subscriber.language, themes,
+                     consent_source, now),
                 )  # fmt: skip
             elif found["status"] != "active" and not keeps_out(
                 found["status"], self._suppressed(db, subscriber.email)
@@ -269,8 +282,10 @@ class SubscriberQueries(SuppressionQueries):
 
         `from_status` is the status the confirmation link was sent for: pending for a
         sign-up, or the opted-out status of someone coming back, so an old link cannot
-        undo a later opt-out. Lifts the address off the suppression list. True if it
-        changed; confirming twice is a no-op.
+        undo a later opt-out. Lifts the address off the suppression list. Someone coming
+        back gets what they asked for on the form (`add_pending`): name, language, themes,
+        and that form as the consent on record. True if it changed; confirming twice is
+        a no-op.
         """
         if from_status != "pending" and from_status not in OPTED_OUT:
             return False
@@ -286,7 +301,34 @@ class SubscriberQueries(SuppressionQueries):
             if changed:
                 row = db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,))
                 self._lift_suppression(db, row.fetchone()[0])
+                self._apply_signup_request(db, subscriber_id)
         return bool(changed)
+
+    def _apply_signup_request(self, db: Engine, subscriber_id: int) -> None:
+        request = db.execute(
+            "SELECT * FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,)
+        ).fetchone()
+        if request is None:
+            return  # a sign-up of a pending row, or a link made before requests were kept
+        db.execute(
+            """UPDATE subscribers SET name = ?, language = ?, themes = ?, consent_source = ?
+               WHERE id = ?""",
+            (request["name"], request["language"], request["themes"],
+             request["consent_source"], subscriber_id),
+        )  # fmt: skip
+        db.execute("DELETE FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,))
+
+    def signup_request(self, subscriber_id: int) -> dict[str, str] | None:
+        """What a subscriber who opted out asked for on the form, awaiting their click."""
+        row = self.db.execute(
+            """SELECT name, language, themes, consent_source, requested_at
+               FROM signup_requests WHERE subscriber_id = ?""",
+            (subscriber_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("name", "language", "themes", "consent_source", "requested_at")
+        return {key: row[key] for key in keys}
 
     def unsubscribe(self, subscriber_id: int) -> bool:
         changed = self.db.execute(
@@ -326,7 +368,8 @@ class SubscriberQueries(SuppressionQueries):
 
         The outbox keeps each row (the send's counts stay right) without address or
         server reply (a reply often quotes the address); a frozen row still pending is
-        skipped, never sent. The bounce log loses the person's events entirely.
+        skipped, never sent. The bounce log loses the person's events entirely; the
+        subscribe form's counter for the address and any sign-up request go too.
         """
         db.execute(
             """UPDATE deliveries SET email = '', reply = '',
@@ -338,6 +381,8 @@ class SubscriberQueries(SuppressionQueries):
             f"DELETE FROM bounce_events WHERE subscriber_id = ? OR {db.nocase_eq('email')}",
             (subscriber_id, email),
         )
+        self._forget_address(db, email)
+        db.execute("DELETE FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,))
 
     def count_subscribers(self, status: str) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM subscribers WHERE status = ?", (status,))

@@ -86,6 +86,9 @@ def download_data(token: str) -> Response:
     record = _own(token)
     data = record_data(record)
     data["deliveries"] = context.store().deliveries_of(record.subscriber.id)
+    request = context.store().signup_request(record.subscriber.id)
+    if request is not None:
+        data["signup_request"] = request
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(
         body,

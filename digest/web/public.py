@@ -7,6 +7,7 @@ the list. The difference goes into the mailbox, which only its owner reads.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -105,9 +106,11 @@ def subscribe() -> tuple[str, int]:
         kind, url = "known", context.links().link("preferences", sub)
     else:
         # Pending, or coming back after an opt-out: the row is unchanged until the
-        # mailbox's owner clicks; the link names the status it may lift.
+        # mailbox's owner clicks (their choices wait as a sign-up request); the link
+        # names the status it may lift. The mail speaks the language just chosen.
         state = "" if record.status == "pending" else record.status or ""
         kind, url = "confirm", context.links().link("confirm", sub, state)
+        sub = dataclasses.replace(sub, language=language)
     message = subscription_mail(settings, sub, kind, url, dt.datetime.now(dt.UTC))
     context.mail(message)
     return done, 200

@@ -1,7 +1,8 @@
 """A small limit on the subscribe form, so it cannot be turned into a way to mail-bomb
 someone: per client address a few posts an hour, per email address one confirmation per
 `ADDRESS_GAP`. The counts live in the store (`rate_limits`), so two `digest serve`
-instances behind a proxy share them and a restart forgets nothing."""
+instances behind a proxy share them and a restart forgets nothing. An address's counter
+is keyed by a keyed hash of it, and erasure deletes it."""
 
 from __future__ import annotations
 
@@ -23,4 +24,4 @@ class SubscribeLimiter:
         return self.store().hit(f"client:{client}", WINDOW, self.per_hour)
 
     def allow_mail(self, address: str) -> bool:
-        return self.store().hit(f"mail:{address.casefold()}", ADDRESS_GAP, 1)
+        return self.store().hit_address(address, ADDRESS_GAP, 1)
