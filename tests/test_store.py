@@ -121,6 +121,23 @@ def test_sign_up_confirm_and_erase(store: Store) -> None:
     assert [row.email for row in store.deliveries("2025-W02")] == [""]
 
 
+def test_a_sign_up_request_nobody_can_confirm_any_more_is_deleted(store: Store) -> None:
+    """A stranger may type a name for someone who opted out; once the link's lifetime is
+    over the request cannot be confirmed, and the next sign-up deletes it."""
+    store.upsert_subscribers([_sub("gone@example.org", "Gone")], "test")
+    gone = store.subscriber_by_email("gone@example.org")
+    assert gone is not None and store.unsubscribe(gone.id)
+    store.add_pending(_sub("gone@example.org", "Typed By A Stranger"), "form", request_hours=48)
+    assert store.signup_request(gone.id) is not None
+    store.add_pending(_sub("other@example.org"), "form", request_hours=48)
+    assert store.signup_request(gone.id) is not None  # still within the link's lifetime
+    with store.transaction() as db:
+        db.execute("UPDATE signup_requests SET requested_at = '2020-01-01T00:00:00+00:00'")
+    store.add_pending(_sub("third@example.org"), "form", request_hours=48)
+    assert store.signup_request(gone.id) is None
+    assert store.record(gone.id).status == "unsubscribed"  # type: ignore[union-attr]
+
+
 def _frozen(store: Store, count: int, key: str = "2025-W10") -> list[Subscriber]:
     store.upsert_subscribers([_sub(f"r{i}@example.org") for i in range(count)], "test")
     subs = store.subscribers("active")

@@ -6,6 +6,7 @@ PostgreSQL: a unique index on lower(email)); `_by_email` is the one place that k
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -230,7 +231,9 @@ class SubscriberQueries(LimitQueries):
                 counts.updated += 1
         return counts
 
-    def add_pending(self, subscriber: Subscriber, consent_source: str) -> SubscriberRecord:
+    def add_pending(
+        self, subscriber: Subscriber, consent_source: str, request_hours: float = 48.0
+    ) -> SubscriberRecord:
         """Record a sign-up awaiting confirmation, or refresh one; returns the stored row.
 
         An active subscriber is left as is (the form must not let a stranger change
@@ -238,10 +241,17 @@ class SubscriberQueries(LimitQueries):
         only that person's confirmation click brings it back, and applies the choices of
         this sign-up, kept meanwhile as its sign-up request (`confirm`). A new address,
         or one still pending, becomes pending with the new choices. An erased address
-        gets a new pending row, which stays suppressed until confirmed.
+        gets a new pending row, which stays suppressed until confirmed. Requests older
+        than `request_hours` (the confirmation link's lifetime: nobody can confirm them any
+        more) are deleted first, with the names strangers may have typed into them.
         """
         now = now_text()
+        stale = dt.datetime.now(dt.UTC) - dt.timedelta(hours=request_hours)
         with self.transaction() as db:
+            db.execute(
+                "DELETE FROM signup_requests WHERE requested_at < ?",
+                (stale.isoformat(timespec="seconds"),),
+            )
             found = db.execute(self._by_email(), (subscriber.email,)).fetchone()
             themes = themes_text(subscriber.themes)
             if found is None:

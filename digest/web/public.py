@@ -99,7 +99,9 @@ def subscribe() -> tuple[str, int]:
     if not limiter.allow_mail(email):
         return done, 200  # a mail went to this address minutes ago: same answer, no mail
     record = context.store().add_pending(
-        Subscriber(email, name, language, themes), consent_source="web form (double opt-in)"
+        Subscriber(email, name, language, themes),
+        consent_source="web form (double opt-in)",
+        request_hours=context.settings().serve.confirm_hours,
     )
     sub = record.subscriber
     if record.status == "active":
