@@ -46,7 +46,7 @@ class FeedServer:
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     """Serves fixture feeds with ETag/Last-Modified, answering 304 to matching validators;
-    /slow sleeps past any test timeout and /missing is a 404."""
+    /slow sleeps past any test timeout, /missing is a 404 and /loop redirects to itself."""
     state = FeedServer(base="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -57,6 +57,12 @@ def feed_server() -> Iterator[FeedServer]:
             if self.path == "/to-file":
                 self.send_response(302)
                 self.send_header("Location", "ftp://127.0.0.1/feed.rss")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.path == "/loop":
+                self.send_response(302)
+                self.send_header("Location", f"{state.base}/loop")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -439,3 +445,21 @@ def test_an_atom_entry_declaring_its_own_language_keeps_it() -> None:
     atom = (FEEDS / "html-content.atom").read_bytes().replace(b"<entry>", b'<entry xml:lang="fr">')
     (entry,), _ = parse_feed(atom, "blog.atom", ["fr", "en"], "en")
     assert entry.language == "fr"  # the item's own declaration wins over the feed's
+
+
+def test_a_redirect_loop_is_one_line(project: Project, feed_server: FeedServer) -> None:
+    """urllib's message for a loop has three lines; every error is one."""
+    url = f"{feed_server.base}/loop"
+    said = (
+        f"{url}: HTTP 302 The HTTP server returned a redirect error that would lead to an "
+        "infinite loop. The last 30x error message was: Found"
+    )
+    with pytest.raises(FeedError) as caught:
+        fetch_url(url, 5)
+    assert str(caught.value) == said and "\n" not in caught.value.detail
+    checked = run(project, "check", "--date", "2025-12-03", env={"DIGEST_FEEDS_URLS": url})
+    imported = run(project, "entries", "import", url)
+    assert re.search(rf"^warning: .*{re.escape(said)}$", checked.output, re.MULTILINE)
+    assert re.search(rf"^error: {re.escape(said)}$", imported.output, re.MULTILINE)
+    for output in (checked.output, imported.output):
+        assert "\nFound" not in output and "\nThe last 30x" not in output, output

@@ -46,6 +46,8 @@ class FeedError(SourceError):
     """A feed cannot be fetched or parsed; `line` is set for broken XML."""
 
     def __init__(self, location: str, message: str, line: int = 0) -> None:
+        # One line always: urllib's message for a redirect loop has three.
+        message = " ".join(message.split())
         self.location, self.line, self.detail = location, line, message
         where = f"{location}:{line}" if line else location
         super().__init__(f"{where}: {message}")
