@@ -4,6 +4,7 @@ conditional requests; a feed item published in one issue only, ever."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +43,8 @@ class FeedServer:
     base: str
     requests: list[dict[str, str]] = field(default_factory=list)
     bodies: dict[str, bytes] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
+    """Content-Encoding sent with a path's body (the body is stored already encoded)."""
 
 
 @pytest.fixture
@@ -81,6 +85,8 @@ def feed_server() -> Iterator[FeedServer]:
             self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
             self.send_header("ETag", ETAG)
             self.send_header("Last-Modified", MODIFIED)
+            if self.path in state.encodings:
+                self.send_header("Content-Encoding", state.encodings[self.path])
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -445,6 +451,44 @@ def test_an_atom_entry_declaring_its_own_language_keeps_it() -> None:
     atom = (FEEDS / "html-content.atom").read_bytes().replace(b"<entry>", b'<entry xml:lang="fr">')
     (entry,), _ = parse_feed(atom, "blog.atom", ["fr", "en"], "en")
     assert entry.language == "fr"  # the item's own declaration wins over the feed's
+
+
+def test_a_gzip_or_deflate_encoded_feed_is_decoded(
+    project: Project, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Servers and CDNs compress even when the client did not ask: the feed failed as
+    "binary file, not a feed"."""
+    raw = (FEEDS / "defence-news.rss").read_bytes()
+    squeeze = zlib.compressobj(wbits=-15)
+    for path, encoding, body in (
+        ("/gzip.rss", "gzip", gzip.compress(raw)),
+        ("/zlib.rss", "deflate", zlib.compress(raw)),
+        ("/raw-deflate.rss", "deflate", squeeze.compress(raw) + squeeze.flush()),
+    ):
+        feed_server.bodies[path], feed_server.encodings[path] = body, encoding
+    assert fetch_url(f"{feed_server.base}/zlib.rss", 5) == raw
+    assert fetch_url(f"{feed_server.base}/raw-deflate.rss", 5) == raw
+    url = f"{feed_server.base}/gzip.rss"
+    with Store(tmp_path / "s.db") as store:
+        assert fetch_url(url, 5, store) == raw
+        assert fetch_url(url, 5, store) == raw  # 304: the cached body is the decoded one
+    assert feed_server.requests[-1]["If-None-Match"] == ETAG
+    result = run(project, "entries", "import", url)
+    assert result.exit_code == 0 and "2 entries written" in result.output, result.output
+
+
+def test_a_gzip_bomb_or_a_broken_stream_is_refused(feed_server: FeedServer) -> None:
+    """The 5 MB cap holds for the decoded size, read a piece at a time."""
+    head = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    bomb = gzip.compress(head + b" " * (40 * 1024 * 1024), 9)
+    assert len(bomb) < 100_000
+    feed_server.bodies["/bomb.rss"], feed_server.encodings["/bomb.rss"] = bomb, "gzip"
+    with pytest.raises(FeedError, match=r"/bomb\.rss: feed is larger than 5 MB"):
+        fetch_url(f"{feed_server.base}/bomb.rss", 5)
+    broken = gzip.compress(head * 100)[:-40]
+    feed_server.bodies["/cut.rss"], feed_server.encodings["/cut.rss"] = broken, "gzip"
+    with pytest.raises(FeedError, match=r"/cut\.rss: cannot decode the gzip body"):
+        fetch_url(f"{feed_server.base}/cut.rss", 5)
 
 
 def test_a_redirect_loop_is_one_line(project: Project, feed_server: FeedServer) -> None:

@@ -16,6 +16,7 @@ import re
 import urllib.error
 import urllib.request
 import xml.sax
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
@@ -99,8 +100,9 @@ def is_url(location: str) -> bool:
 
 
 def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes:
-    """The feed's bytes; sends If-None-Match / If-Modified-Since and reuses the cached body
-    on 304 Not Modified."""
+    """The feed's bytes, decoded when the server gzip- or deflate-compressed them unasked;
+    sends If-None-Match / If-Modified-Since and reuses the cached body on 304 Not
+    Modified. The 5 MB cap is on the decoded size."""
     cached = cache.feed_cache(url) if cache is not None else None
     headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, */*"}
     if cached is not None:
@@ -114,7 +116,7 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
             declared = response.headers.get("Content-Length", "") or ""
             if declared.isdigit() and int(declared) > MAX_FEED_BYTES:
                 raise FeedError(url, "larger than 5 MB; refused before reading")
-            body = response.read(MAX_FEED_BYTES + 1)
+            body = _read_body(response, url)
             etag = response.headers.get("ETag", "") or ""
             modified = response.headers.get("Last-Modified", "") or ""
     except urllib.error.HTTPError as exc:
@@ -129,6 +131,49 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
     if cache is not None:
         cache.save_feed_cache(url, etag, modified, body)
     return bytes(body)
+
+
+_DECODED_ENCODINGS = {"gzip", "x-gzip", "deflate"}
+_CHUNK = 64 * 1024
+
+
+def _read_body(response: Any, url: str) -> bytes:
+    """At most MAX_FEED_BYTES + 1 bytes of the body, decoded when the server compressed it
+    unasked (gzip, deflate): decompressed a piece at a time, so that a small gzip bomb
+    stops at the cap."""
+    encoding = (response.headers.get("Content-Encoding", "") or "").strip().lower()
+    if encoding in {"", "identity"}:
+        return bytes(response.read(MAX_FEED_BYTES + 1))
+    if encoding not in _DECODED_ENCODINGS:
+        raise FeedError(url, f"unsupported Content-Encoding {encoding!r}")
+    name = "deflate" if encoding == "deflate" else "gzip"
+    body, taken = bytearray(), 0
+    inflate: Any = None  # zlib's Decompress type is private
+    try:
+        while chunk := response.read(_CHUNK):
+            taken += len(chunk)
+            if inflate is None:
+                inflate = zlib.decompressobj(_window_bits(name, chunk))
+            body += inflate.decompress(chunk, MAX_FEED_BYTES + 1 - len(body))
+            if len(body) > MAX_FEED_BYTES or taken > MAX_FEED_BYTES:
+                raise FeedError(url, "feed is larger than 5 MB")
+            if inflate.eof:
+                break
+    except zlib.error as exc:
+        raise FeedError(url, f"cannot decode the {name} body: {exc}") from None
+    if inflate is not None and not inflate.eof:
+        raise FeedError(url, f"cannot decode the {name} body: it is cut short")
+    return bytes(body)
+
+
+def _window_bits(encoding: str, head: bytes) -> int:
+    """gzip; else HTTP's deflate, which is zlib-wrapped, though some servers send it raw."""
+    if encoding == "gzip":
+        return 16 + zlib.MAX_WBITS
+    zlib_header = (
+        len(head) >= 2 and head[0] & 0x0F == 8 and int.from_bytes(head[:2], "big") % 31 == 0
+    )
+    return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
 
 
 def read_feed_file(path: Path) -> bytes:
