@@ -453,6 +453,66 @@ def test_an_atom_entry_declaring_its_own_language_keeps_it() -> None:
     assert entry.language == "fr"  # the item's own declaration wins over the feed's
 
 
+def test_relative_rss_links_resolve_against_the_channel_link_else_the_feed_url(
+    project: Project, feed_server: FeedServer
+) -> None:
+    """An RSS item's relative `<link>` was dropped without a word (no source, no title
+    link): it resolves against the channel's `<link>`, as feed readers do, else against
+    the feed's own URL; what still is not http(s) is the malformed-link warning."""
+    data = (FEEDS / "relative-links.rss").read_bytes()
+    feed_server.bodies["/rss/all.xml"] = data
+    url = f"{feed_server.base}/rss/all.xml"
+    entries, problems = load_feed(url, FEEDS, 5, ["en"], "en")
+    assert [e.source_url for e in entries] == [
+        "https://defwatch.example.com/2026/12/air-defence-ukraine",
+        "https://defwatch.example.com/2026/12/baltic-air-policing",
+        "",
+        "https://defwatch.example.com/2026/12/nordic-corridor",
+        "",  # a bare <guid> is a permalink by default: not a link to resolve, nor to warn of
+    ]
+    assert [str(p) for p in problems] == [
+        f"{url}: item 3 (Press contacts for the ministerial): link "
+        "'mailto:press@defwatch.example.com' is not a usable http(s) URL; kept without it"
+    ]
+
+    no_channel_link = data.replace(b"<link>https://defwatch.example.com/</link>", b"")
+    entries, _ = parse_feed(no_channel_link, url, ["en"], "en")
+    assert [e.source_url for e in entries[:2]] == [
+        f"{feed_server.base}/2026/12/air-defence-ukraine",
+        f"{feed_server.base}/rss/2026/12/baltic-air-policing",
+    ]
+    entries, problems = parse_feed(no_channel_link, "relative-links.rss", ["en"], "en")
+    assert [e.source_url for e in entries[:2]] == ["", ""]  # a file: nothing to resolve against
+    assert "item 1 (Allies pledge more air defence systems f): link " in str(problems[0])
+    assert "'/2026/12/air-defence-ukraine' is not a usable http(s) URL" in str(problems[0])
+
+    out = project.root / "o"
+    built = run(project, "build", "--date", "2026-12-02", "--out", str(out),
+                env={"DIGEST_FEEDS_URLS": url})  # fmt: skip
+    assert built.exit_code == 0, built.output
+    assert "'mailto:press@defwatch.example.com' is not a usable" in built.output
+    html = (out / "issue.html").read_text(encoding="utf-8")
+    assert 'href="https://defwatch.example.com/2026/12/air-defence-ukraine"' in html
+
+
+def test_atom_links_resolve_against_xml_base_else_the_feed_url() -> None:
+    data = (FEEDS / "xml-base.atom").read_bytes()
+    url = "https://feeds.example.net/analysis/all.atom"
+    entries, problems = parse_feed(data, url, ["en"], "en")
+    assert [e.source_url for e in entries] == [
+        "https://analysis.example.org/eu/2026/12/defence-fund",  # the feed's xml:base
+        "https://analysis.example.org/notes/mobility-questions",  # the entry's own
+    ]
+    assert problems == []
+    no_base = data.replace(b' xml:base="https://analysis.example.org/eu/"', b"")
+    entries, problems = parse_feed(no_base, url, ["en"], "en")
+    assert [e.source_url for e in entries] == [
+        "https://feeds.example.net/analysis/2026/12/defence-fund",  # the document's URL
+        "https://analysis.example.org/notes/mobility-questions",
+    ]
+    assert problems == []
+
+
 def test_a_gzip_or_deflate_encoded_feed_is_decoded(
     project: Project, feed_server: FeedServer, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -244,7 +244,11 @@ def parse_feed(
         location,
         names or {},
     )
-    read = [_read_item(item, number, location, tz) for number, item in enumerate(parsed.entries, 1)]
+    base = link_base(str(parsed.feed.get("link", "") or ""), location, parsed.version)
+    read = [
+        _read_item(item, number, location, tz, base)
+        for number, item in enumerate(parsed.entries, 1)
+    ]
     bodies = iter(clean_feed_bodies([r.raw_body for r, _ in read if r is not None], sanitized))
     items: list[_Item] = []
     for partial, problem in read:
@@ -352,11 +356,41 @@ class _Read:
         return _Item(self.key, self.title, self.date, self.link, body_html, text, self.declared)
 
 
+def link_base(channel_link: str, location: str, version: str) -> str:
+    """What a relative item link is resolved against (an http(s) URL, or '').
+
+    feedparser has already applied Atom's `xml:base`. Otherwise, as feed readers do: in
+    RSS the channel's `<link>`, the site the items belong to (the feed is often served
+    from another host), else the feed's own URL; in Atom the document's URL (RFC 4287),
+    else its `alternate` link. A relative channel link is itself resolved against the
+    feed's URL; a feed read from a file has no URL.
+    """
+    document = location if is_url(location) else ""
+    try:
+        channel = urljoin(document, channel_link) if channel_link else ""
+    except ValueError:
+        channel = ""
+    order = (document, channel) if version.startswith("atom") else (channel, document)
+    return next((url for url in order if is_url(url)), "")
+
+
+def _absolute_link(raw_link: str, base: str) -> str:
+    """The item's link as an http(s) URL, resolved against `base` when relative; else ''."""
+    if is_url(raw_link):
+        return raw_link
+    try:
+        resolved = urljoin(base, raw_link) if base and raw_link else ""
+    except ValueError:  # "http://[::1"
+        return ""
+    return resolved if is_url(resolved) else ""
+
+
 def _read_item(
-    item: dict[str, Any], number: int, location: str, tz: dt.tzinfo
+    item: dict[str, Any], number: int, location: str, tz: dt.tzinfo, base: str = ""
 ) -> tuple[_Read | None, Problem | None]:
     """One item (its body still raw), or None with the warning saying why it was left
-    out."""
+    out. A relative link is resolved against `base`; a link that still is not http(s)
+    is a warning, and the item is kept without it."""
     title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
     label = f"item {number} ({title[:40]})" if title else f"item {number}"
 
@@ -369,9 +403,15 @@ def _read_item(
     if when is None:
         return None, warn("no readable date; skipped")
     raw_link = str(item.get("link", "") or "").strip()
-    link = raw_link if is_url(raw_link) else ""
+    # feedparser also fills `link` from a <guid> that is a permalink by default, often a
+    # bare id ("wire-0042"): only a real <link> is resolved, or warned about when unusable.
+    own_link = any(
+        k.get("rel") == "alternate" and str(k.get("href", "")).strip() == raw_link
+        for k in item.get("links") or []
+    )
+    link = _absolute_link(raw_link, base if own_link else "")
     problem = None
-    if raw_link.lower().startswith(("http:", "https:")) and not link:
+    if raw_link and not link and (own_link or raw_link.lower().startswith(("http:", "https:"))):
         problem = warn(f"link {raw_link[:80]!r} is not a usable http(s) URL; kept without it")
     raw_body = item_body(item)
     key = feed_key(str(item.get("id", "") or ""), link or raw_link, title, raw_body)
