@@ -4,6 +4,7 @@ conditional requests; a feed item published in one issue only, ever."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,12 +43,14 @@ class FeedServer:
     base: str
     requests: list[dict[str, str]] = field(default_factory=list)
     bodies: dict[str, bytes] = field(default_factory=dict)
+    encodings: dict[str, str] = field(default_factory=dict)
+    """Content-Encoding sent with a path's body (the body is stored already encoded)."""
 
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     """Serves fixture feeds with ETag/Last-Modified, answering 304 to matching validators;
-    /slow sleeps past any test timeout and /missing is a 404."""
+    /slow sleeps past any test timeout, /missing is a 404 and /loop redirects to itself."""
     state = FeedServer(base="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -57,6 +61,12 @@ def feed_server() -> Iterator[FeedServer]:
             if self.path == "/to-file":
                 self.send_response(302)
                 self.send_header("Location", "ftp://127.0.0.1/feed.rss")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.path == "/loop":
+                self.send_response(302)
+                self.send_header("Location", f"{state.base}/loop")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
@@ -75,6 +85,8 @@ def feed_server() -> Iterator[FeedServer]:
             self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
             self.send_header("ETag", ETAG)
             self.send_header("Last-Modified", MODIFIED)
+            if self.path in state.encodings:
+                self.send_header("Content-Encoding", state.encodings[self.path])
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -439,3 +451,119 @@ def test_an_atom_entry_declaring_its_own_language_keeps_it() -> None:
     atom = (FEEDS / "html-content.atom").read_bytes().replace(b"<entry>", b'<entry xml:lang="fr">')
     (entry,), _ = parse_feed(atom, "blog.atom", ["fr", "en"], "en")
     assert entry.language == "fr"  # the item's own declaration wins over the feed's
+
+
+def test_relative_rss_links_resolve_against_the_channel_link_else_the_feed_url(
+    project: Project, feed_server: FeedServer
+) -> None:
+    """An RSS item's relative `<link>` was dropped without a word (no source, no title
+    link): it resolves against the channel's `<link>`, as feed readers do, else against
+    the feed's own URL; what still is not http(s) is the malformed-link warning."""
+    data = (FEEDS / "relative-links.rss").read_bytes()
+    feed_server.bodies["/rss/all.xml"] = data
+    url = f"{feed_server.base}/rss/all.xml"
+    entries, problems = load_feed(url, FEEDS, 5, ["en"], "en")
+    assert [e.source_url for e in entries] == [
+        "https://defwatch.example.com/2026/12/air-defence-ukraine",
+        "https://defwatch.example.com/2026/12/baltic-air-policing",
+        "",
+        "https://defwatch.example.com/2026/12/nordic-corridor",
+        "",  # a bare <guid> is a permalink by default: not a link to resolve, nor to warn of
+    ]
+    assert [str(p) for p in problems] == [
+        f"{url}: item 3 (Press contacts for the ministerial): link "
+        "'mailto:press@defwatch.example.com' is not a usable http(s) URL; kept without it"
+    ]
+
+    no_channel_link = data.replace(b"<link>https://defwatch.example.com/</link>", b"")
+    entries, _ = parse_feed(no_channel_link, url, ["en"], "en")
+    assert [e.source_url for e in entries[:2]] == [
+        f"{feed_server.base}/2026/12/air-defence-ukraine",
+        f"{feed_server.base}/rss/2026/12/baltic-air-policing",
+    ]
+    entries, problems = parse_feed(no_channel_link, "relative-links.rss", ["en"], "en")
+    assert [e.source_url for e in entries[:2]] == ["", ""]  # a file: nothing to resolve against
+    assert "item 1 (Allies pledge more air defence systems f): link " in str(problems[0])
+    assert "'/2026/12/air-defence-ukraine' is not a usable http(s) URL" in str(problems[0])
+
+    out = project.root / "o"
+    built = run(project, "build", "--date", "2026-12-02", "--out", str(out),
+                env={"DIGEST_FEEDS_URLS": url})  # fmt: skip
+    assert built.exit_code == 0, built.output
+    assert "'mailto:press@defwatch.example.com' is not a usable" in built.output
+    html = (out / "issue.html").read_text(encoding="utf-8")
+    assert 'href="https://defwatch.example.com/2026/12/air-defence-ukraine"' in html
+
+
+def test_atom_links_resolve_against_xml_base_else_the_feed_url() -> None:
+    data = (FEEDS / "xml-base.atom").read_bytes()
+    url = "https://feeds.example.net/analysis/all.atom"
+    entries, problems = parse_feed(data, url, ["en"], "en")
+    assert [e.source_url for e in entries] == [
+        "https://analysis.example.org/eu/2026/12/defence-fund",  # the feed's xml:base
+        "https://analysis.example.org/notes/mobility-questions",  # the entry's own
+    ]
+    assert problems == []
+    no_base = data.replace(b' xml:base="https://analysis.example.org/eu/"', b"")
+    entries, problems = parse_feed(no_base, url, ["en"], "en")
+    assert [e.source_url for e in entries] == [
+        "https://feeds.example.net/analysis/2026/12/defence-fund",  # the document's URL
+        "https://analysis.example.org/notes/mobility-questions",
+    ]
+    assert problems == []
+
+
+def test_a_gzip_or_deflate_encoded_feed_is_decoded(
+    project: Project, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Servers and CDNs compress even when the client did not ask: the feed failed as
+    "binary file, not a feed"."""
+    raw = (FEEDS / "defence-news.rss").read_bytes()
+    squeeze = zlib.compressobj(wbits=-15)
+    for path, encoding, body in (
+        ("/gzip.rss", "gzip", gzip.compress(raw)),
+        ("/zlib.rss", "deflate", zlib.compress(raw)),
+        ("/raw-deflate.rss", "deflate", squeeze.compress(raw) + squeeze.flush()),
+    ):
+        feed_server.bodies[path], feed_server.encodings[path] = body, encoding
+    assert fetch_url(f"{feed_server.base}/zlib.rss", 5) == raw
+    assert fetch_url(f"{feed_server.base}/raw-deflate.rss", 5) == raw
+    url = f"{feed_server.base}/gzip.rss"
+    with Store(tmp_path / "s.db") as store:
+        assert fetch_url(url, 5, store) == raw
+        assert fetch_url(url, 5, store) == raw  # 304: the cached body is the decoded one
+    assert feed_server.requests[-1]["If-None-Match"] == ETAG
+    result = run(project, "entries", "import", url)
+    assert result.exit_code == 0 and "2 entries written" in result.output, result.output
+
+
+def test_a_gzip_bomb_or_a_broken_stream_is_refused(feed_server: FeedServer) -> None:
+    """The 5 MB cap holds for the decoded size, read a piece at a time."""
+    head = b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    bomb = gzip.compress(head + b" " * (40 * 1024 * 1024), 9)
+    assert len(bomb) < 100_000
+    feed_server.bodies["/bomb.rss"], feed_server.encodings["/bomb.rss"] = bomb, "gzip"
+    with pytest.raises(FeedError, match=r"/bomb\.rss: feed is larger than 5 MB"):
+        fetch_url(f"{feed_server.base}/bomb.rss", 5)
+    broken = gzip.compress(head * 100)[:-40]
+    feed_server.bodies["/cut.rss"], feed_server.encodings["/cut.rss"] = broken, "gzip"
+    with pytest.raises(FeedError, match=r"/cut\.rss: cannot decode the gzip body"):
+        fetch_url(f"{feed_server.base}/cut.rss", 5)
+
+
+def test_a_redirect_loop_is_one_line(project: Project, feed_server: FeedServer) -> None:
+    """urllib's message for a loop has three lines; every error is one."""
+    url = f"{feed_server.base}/loop"
+    said = (
+        f"{url}: HTTP 302 The HTTP server returned a redirect error that would lead to an "
+        "infinite loop. The last 30x error message was: Found"
+    )
+    with pytest.raises(FeedError) as caught:
+        fetch_url(url, 5)
+    assert str(caught.value) == said and "\n" not in caught.value.detail
+    checked = run(project, "check", "--date", "2025-12-03", env={"DIGEST_FEEDS_URLS": url})
+    imported = run(project, "entries", "import", url)
+    assert re.search(rf"^warning: .*{re.escape(said)}$", checked.output, re.MULTILINE)
+    assert re.search(rf"^error: {re.escape(said)}$", imported.output, re.MULTILINE)
+    for output in (checked.output, imported.output):
+        assert "\nFound" not in output and "\nThe last 30x" not in output, output

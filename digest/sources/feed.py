@@ -16,12 +16,13 @@ import re
 import urllib.error
 import urllib.request
 import xml.sax
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -46,6 +47,8 @@ class FeedError(SourceError):
     """A feed cannot be fetched or parsed; `line` is set for broken XML."""
 
     def __init__(self, location: str, message: str, line: int = 0) -> None:
+        # One line always: urllib's message for a redirect loop has three.
+        message = " ".join(message.split())
         self.location, self.line, self.detail = location, line, message
         where = f"{location}:{line}" if line else location
         super().__init__(f"{where}: {message}")
@@ -97,8 +100,9 @@ def is_url(location: str) -> bool:
 
 
 def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes:
-    """The feed's bytes; sends If-None-Match / If-Modified-Since and reuses the cached body
-    on 304 Not Modified."""
+    """The feed's bytes, decoded when the server gzip- or deflate-compressed them unasked;
+    sends If-None-Match / If-Modified-Since and reuses the cached body on 304 Not
+    Modified. The 5 MB cap is on the decoded size."""
     cached = cache.feed_cache(url) if cache is not None else None
     headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, */*"}
     if cached is not None:
@@ -112,7 +116,7 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
             declared = response.headers.get("Content-Length", "") or ""
             if declared.isdigit() and int(declared) > MAX_FEED_BYTES:
                 raise FeedError(url, "larger than 5 MB; refused before reading")
-            body = response.read(MAX_FEED_BYTES + 1)
+            body = _read_body(response, url)
             etag = response.headers.get("ETag", "") or ""
             modified = response.headers.get("Last-Modified", "") or ""
     except urllib.error.HTTPError as exc:
@@ -127,6 +131,49 @@ def fetch_url(url: str, timeout: float, cache: FeedCache | None = None) -> bytes
     if cache is not None:
         cache.save_feed_cache(url, etag, modified, body)
     return bytes(body)
+
+
+_DECODED_ENCODINGS = {"gzip", "x-gzip", "deflate"}
+_CHUNK = 64 * 1024
+
+
+def _read_body(response: Any, url: str) -> bytes:
+    """At most MAX_FEED_BYTES + 1 bytes of the body, decoded when the server compressed it
+    unasked (gzip, deflate): decompressed a piece at a time, so that a small gzip bomb
+    stops at the cap."""
+    encoding = (response.headers.get("Content-Encoding", "") or "").strip().lower()
+    if encoding in {"", "identity"}:
+        return bytes(response.read(MAX_FEED_BYTES + 1))
+    if encoding not in _DECODED_ENCODINGS:
+        raise FeedError(url, f"unsupported Content-Encoding {encoding!r}")
+    name = "deflate" if encoding == "deflate" else "gzip"
+    body, taken = bytearray(), 0
+    inflate: Any = None  # zlib's Decompress type is private
+    try:
+        while chunk := response.read(_CHUNK):
+            taken += len(chunk)
+            if inflate is None:
+                inflate = zlib.decompressobj(_window_bits(name, chunk))
+            body += inflate.decompress(chunk, MAX_FEED_BYTES + 1 - len(body))
+            if len(body) > MAX_FEED_BYTES or taken > MAX_FEED_BYTES:
+                raise FeedError(url, "feed is larger than 5 MB")
+            if inflate.eof:
+                break
+    except zlib.error as exc:
+        raise FeedError(url, f"cannot decode the {name} body: {exc}") from None
+    if inflate is not None and not inflate.eof:
+        raise FeedError(url, f"cannot decode the {name} body: it is cut short")
+    return bytes(body)
+
+
+def _window_bits(encoding: str, head: bytes) -> int:
+    """gzip; else HTTP's deflate, which is zlib-wrapped, though some servers send it raw."""
+    if encoding == "gzip":
+        return 16 + zlib.MAX_WBITS
+    zlib_header = (
+        len(head) >= 2 and head[0] & 0x0F == 8 and int.from_bytes(head[:2], "big") % 31 == 0
+    )
+    return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
 
 
 def read_feed_file(path: Path) -> bytes:
@@ -197,7 +244,11 @@ def parse_feed(
         location,
         names or {},
     )
-    read = [_read_item(item, number, location, tz) for number, item in enumerate(parsed.entries, 1)]
+    base = link_base(str(parsed.feed.get("link", "") or ""), location, parsed.version)
+    read = [
+        _read_item(item, number, location, tz, base)
+        for number, item in enumerate(parsed.entries, 1)
+    ]
     bodies = iter(clean_feed_bodies([r.raw_body for r, _ in read if r is not None], sanitized))
     items: list[_Item] = []
     for partial, problem in read:
@@ -305,11 +356,41 @@ class _Read:
         return _Item(self.key, self.title, self.date, self.link, body_html, text, self.declared)
 
 
+def link_base(channel_link: str, location: str, version: str) -> str:
+    """What a relative item link is resolved against (an http(s) URL, or '').
+
+    feedparser has already applied Atom's `xml:base`. Otherwise, as feed readers do: in
+    RSS the channel's `<link>`, the site the items belong to (the feed is often served
+    from another host), else the feed's own URL; in Atom the document's URL (RFC 4287),
+    else its `alternate` link. A relative channel link is itself resolved against the
+    feed's URL; a feed read from a file has no URL.
+    """
+    document = location if is_url(location) else ""
+    try:
+        channel = urljoin(document, channel_link) if channel_link else ""
+    except ValueError:
+        channel = ""
+    order = (document, channel) if version.startswith("atom") else (channel, document)
+    return next((url for url in order if is_url(url)), "")
+
+
+def _absolute_link(raw_link: str, base: str) -> str:
+    """The item's link as an http(s) URL, resolved against `base` when relative; else ''."""
+    if is_url(raw_link):
+        return raw_link
+    try:
+        resolved = urljoin(base, raw_link) if base and raw_link else ""
+    except ValueError:  # "http://[::1"
+        return ""
+    return resolved if is_url(resolved) else ""
+
+
 def _read_item(
-    item: dict[str, Any], number: int, location: str, tz: dt.tzinfo
+    item: dict[str, Any], number: int, location: str, tz: dt.tzinfo, base: str = ""
 ) -> tuple[_Read | None, Problem | None]:
     """One item (its body still raw), or None with the warning saying why it was left
-    out."""
+    out. A relative link is resolved against `base`; a link that still is not http(s)
+    is a warning, and the item is kept without it."""
     title = " ".join(html_to_text(clean_html(str(item.get("title", "") or ""))).split())
     label = f"item {number} ({title[:40]})" if title else f"item {number}"
 
@@ -322,9 +403,15 @@ def _read_item(
     if when is None:
         return None, warn("no readable date; skipped")
     raw_link = str(item.get("link", "") or "").strip()
-    link = raw_link if is_url(raw_link) else ""
+    # feedparser also fills `link` from a <guid> that is a permalink by default, often a
+    # bare id ("wire-0042"): only a real <link> is resolved, or warned about when unusable.
+    own_link = any(
+        k.get("rel") == "alternate" and str(k.get("href", "")).strip() == raw_link
+        for k in item.get("links") or []
+    )
+    link = _absolute_link(raw_link, base if own_link else "")
     problem = None
-    if raw_link.lower().startswith(("http:", "https:")) and not link:
+    if raw_link and not link and (own_link or raw_link.lower().startswith(("http:", "https:"))):
         problem = warn(f"link {raw_link[:80]!r} is not a usable http(s) URL; kept without it")
     raw_body = item_body(item)
     key = feed_key(str(item.get("id", "") or ""), link or raw_link, title, raw_body)
