@@ -495,6 +495,23 @@ def test_relative_rss_links_resolve_against_the_channel_link_else_the_feed_url(
     assert 'href="https://defwatch.example.com/2026/12/air-defence-ukraine"' in html
 
 
+def test_relative_links_in_a_feed_body_point_at_the_site_not_nowhere(
+    feed_server: FeedServer,
+) -> None:
+    """`<a href="/maps/...">` is relative to the site the item came from; in an email it
+    went nowhere. Resolved against the item's own link; without one, not made a link."""
+    data = (FEEDS / "relative-links.rss").read_bytes()
+    url = f"{feed_server.base}/rss/all.xml"
+    entries, _ = parse_feed(data, url, ["en"], "en")
+    first, second = entries[0].body_html, entries[1].body_html
+    assert 'href="https://defwatch.example.com/maps/air-defence?year=2026&amp;view=east"' in first
+    assert 'href="https://defwatch.example.com/2026/12/air-defence-ukraine#timeline"' in first
+    assert 'href="https://defwatch.example.com/2026/12/photos.html"' in second
+    alone = data.replace(b"<link>https://defwatch.example.com/</link>", b"")
+    entries, _ = parse_feed(alone, "relative-links.rss", ["en"], "en")  # a file: no base
+    assert "href=" not in entries[0].body_html and "the map" in entries[0].body_html
+
+
 def test_atom_links_resolve_against_xml_base_else_the_feed_url() -> None:
     data = (FEEDS / "xml-base.atom").read_bytes()
     url = "https://feeds.example.net/analysis/all.atom"

@@ -33,6 +33,7 @@ from digest.sources.language import declared_language, detect_language
 from digest.sources.problems import Problem
 from digest.sources.sanitize import (
     SanitizedStore,
+    absolute_links,
     clean_feed_bodies,
     clean_html,
     html_to_text,
@@ -256,7 +257,7 @@ def parse_feed(
             body_html, note = next(bodies)
             if note:
                 problem = partial.warn(note)
-            items.append(partial.finish(body_html))
+            items.append(partial.finish(absolute_links(body_html, partial.link or base)))
         if problem is not None:
             problems.append(problem)
     declared = declared_language(parsed.feed.get("language"))

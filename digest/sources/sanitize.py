@@ -12,6 +12,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
+from urllib.parse import urljoin
 
 import nh3
 
@@ -34,6 +35,31 @@ def clean_html(fragment: str) -> str:
         link_rel=LINK_REL,
         strip_comments=True,
     )
+
+
+_HREF = re.compile(r'(\s)href="([^"]*)"')
+
+
+def absolute_links(fragment: str, base: str) -> str:
+    """Sanitized HTML with each relative `href` resolved against `base` (an http(s) URL).
+
+    A feed body's `<a href="/2026/12/x">More</a>` is relative to the site it came from;
+    in an email it goes nowhere. A link that cannot be made http(s) loses its address
+    and stays as text. Works on nh3's output, whose attributes are always double-quoted."""
+
+    def resolve(match: re.Match[str]) -> str:
+        href = match[2].strip()  # as browsers read it: " https://x" is absolute
+        if re.match(r"(?i)https?://|mailto:", href):
+            return match[0]
+        try:
+            joined = urljoin(base, html.unescape(href)) if base else ""
+        except ValueError:
+            joined = ""
+        if not re.match(r"(?i)https?://[^/\s]", joined):
+            return ""
+        return f'{match[1]}href="{html.escape(joined, quote=True)}"'
+
+    return _HREF.sub(resolve, fragment) if "href=" in fragment else fragment
 
 
 def html_to_text(fragment: str) -> str:
