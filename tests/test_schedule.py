@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -441,6 +442,24 @@ def digest_process(project: Project, env: dict[str, str], *args: str) -> subproc
     )  # fmt: skip
 
 
+@contextmanager
+def schedule_daemon(project: Project, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`digest schedule` as a real process; killed if the block leaves it running."""
+    daemon = digest_process(project, env, "schedule")
+    try:
+        yield daemon
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.communicate()
+
+
+def stopped(daemon: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM, as systemd stops it, and what it printed until it exited."""
+    daemon.send_signal(signal.SIGTERM)
+    return daemon.communicate(timeout=60)
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -465,15 +484,9 @@ def test_daemon_sends_a_missed_run_on_start_and_stops_cleanly_on_sigterm(
     env = {**smtp_env(slow_smtp), **just_fired(project)}
     settings = project.settings(**env)
     people = add_readers(settings, 30)
-    daemon = digest_process(project, env, "schedule")
-    try:
+    with schedule_daemon(project, env) as daemon:
         wait_for(lambda: len(recipients(slow_smtp)) >= 2)
-        daemon.send_signal(signal.SIGTERM)
-        out, err = daemon.communicate(timeout=60)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.communicate()
+        out, err = stopped(daemon)
     assert daemon.returncode == 0, (out, err)
     lines = out.splitlines()
     assert lines[0].startswith("digest schedule: ") and lines[1].startswith("next run: ")
@@ -503,15 +516,9 @@ def test_daemon_resumes_after_a_transient_failure(
            "DIGEST_DELIVERY_MAX_ATTEMPTS": "1"}  # fmt: skip
     people = add_readers(project.settings(**env), 4)
     smtp_server.handler.replies.append("451 4.3.0 Try again later")
-    daemon = digest_process(project, env, "schedule")
-    try:
+    with schedule_daemon(project, env) as daemon:
         wait_for(lambda: len(recipients(smtp_server)) == len(people))
-        daemon.send_signal(signal.SIGTERM)
-        out, err = daemon.communicate(timeout=60)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.communicate()
+        out, err = stopped(daemon)
     assert daemon.returncode == 0, (out, err)
     assert "still pending: deferred: 451 4.3.0 Try again later" in err
     assert "retrying at " in out and " resumes" in out
@@ -526,18 +533,12 @@ def test_daemon_reports_a_run_missed_past_grace_and_sends_nothing(
         **just_fired(project, minutes_ago=90, DIGEST_SCHEDULE_MISFIRE_GRACE_SECONDS="60"),
     }
     add_readers(project.settings(**env), 2)
-    daemon = digest_process(project, env, "schedule")
-    try:
+    with schedule_daemon(project, env) as daemon:
         assert daemon.stdout is not None
         # the start-up check has run once the second "next run:" line is printed
         seen = [daemon.stdout.readline() for _ in range(3)]
         assert seen[2].startswith("next run: "), seen
-        daemon.send_signal(signal.SIGTERM)
-        out, err = daemon.communicate(timeout=60)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.communicate()
+        out, err = stopped(daemon)
     assert daemon.returncode == 0, (out, err)
     assert "was missed and is now 1.5 h late" in err and "waits for an editor" in err
     assert recipients(smtp_server) == []
@@ -546,8 +547,7 @@ def test_daemon_reports_a_run_missed_past_grace_and_sends_nothing(
 def test_daemon_starts_quietly_after_a_missed_week_without_entries(project: Project) -> None:
     env = just_fired(project, minutes_ago=90, entry=False,
                      DIGEST_SCHEDULE_MISFIRE_GRACE_SECONDS="60", **SECRET)  # fmt: skip
-    daemon = digest_process(project, env, "schedule")
-    try:
+    with schedule_daemon(project, env) as daemon:
         assert daemon.stdout is not None
         # the start-up check has run once the second "next run:" line is printed
         seen: list[str] = []
@@ -555,12 +555,7 @@ def test_daemon_starts_quietly_after_a_missed_week_without_entries(project: Proj
             seen.append(daemon.stdout.readline())
             assert seen[-1], seen  # not the end of the output
         assert len(seen) == 4 and "has no entries" in seen[2], seen
-        daemon.send_signal(signal.SIGTERM)
-        out, err = daemon.communicate(timeout=60)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.communicate()
+        out, err = stopped(daemon)
     assert daemon.returncode == 0, (out, err)
     assert "error" not in err and "waits for an editor" not in err, err
 
