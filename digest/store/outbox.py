@@ -34,12 +34,13 @@ class DeliveryRow:
     reply: str
 
 
-def delivery_of(row: Any) -> DeliveryRow:
+def delivery_of(row: Any, renamed: str = "") -> DeliveryRow:
+    """`renamed`: the prefix a join gave the columns the subscriber has too (`d_`)."""
     return DeliveryRow(
         issue_key=row["issue_key"],
         subscriber_id=row["subscriber_id"],
-        email=row["email"],
-        status=row["status"],
+        email=row[f"{renamed}email"],
+        status=row[f"{renamed}status"],
         message_id=row["message_id"],
         reply=row["reply"],
     )
@@ -249,12 +250,5 @@ class OutboxQueries(StoreBase):
 def _with_subscriber(row: Any) -> tuple[DeliveryRow, Subscriber | None]:
     """A delivery row joined (`d_` columns, then `s.*`) with its subscriber as they are
     now: None if deleted, or if the row's address is no longer theirs."""
-    delivery = DeliveryRow(
-        issue_key=row["issue_key"],
-        subscriber_id=row["subscriber_id"],
-        email=row["d_email"],
-        status=row["d_status"],
-        message_id=row["message_id"],
-        reply=row["reply"],
-    )
+    delivery = delivery_of(row, "d_")
     return delivery, subscriber_of(row) if row["id"] is not None else None
