@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from digest.cli import cli
 from digest.errors import SourceError
 from digest.imports import preview_import, write_import
+from digest.models import Entry
 from digest.pipeline import read_entries
 from tests.conftest import FIXTURES, Project
 
@@ -322,13 +323,21 @@ def test_french_in_windows_1252_is_not_read_as_central_european(
         "L’OTAN renforce sa défense aérienne à l’est\nLes Alliés déploient des systèmes "
         "sol-air près de la frontière.\n".encode("cp1252")
     )
-    result = run(project, "entries", "import", str(pasted), "--date", "2026-01-08")
-    assert result.exit_code == 0, result.output
-    assert re.search(r"warning: .*otan\.txt: not UTF-8; read as cp1252\n", result.output)
-    (entry,) = read_entries(project.settings())
+    entry = imported_as_cp1252(project, pasted)
     assert entry.title == "L’OTAN renforce sa défense aérienne à l’est"
     assert "systèmes sol-air près de la frontière" in entry.text
     assert entry.path.name == "2026-01-08-l-otan-renforce-sa-defense-aerienne-a-l-est.md"
+
+
+def imported_as_cp1252(project: Project, path: Path) -> Entry:
+    """The one entry `entries import` writes from `path`, after its warning that the file
+    was not UTF-8 and was read as cp1252."""
+    result = run(project, "entries", "import", str(path), "--date", "2026-01-08")
+    assert result.exit_code == 0, result.output
+    warning = rf"warning: .*{re.escape(path.name)}: not UTF-8; read as cp1252\n"
+    assert re.search(warning, result.output), result.output
+    (entry,) = read_entries(project.settings())
+    return entry
 
 
 def test_a_saved_page_without_a_charset_is_read_in_its_languages_code_page(
@@ -351,10 +360,7 @@ def test_a_saved_page_without_a_charset_is_read_in_its_languages_code_page(
             + "</article></body></html>"
         ).encode("cp1252")
     )  # fmt: skip
-    result = run(project, "entries", "import", str(page), "--date", "2026-01-08")
-    assert result.exit_code == 0, result.output
-    assert re.search(r"warning: .*defense\.html: not UTF-8; read as cp1252\n", result.output)
-    (entry,) = read_entries(project.settings())
+    entry = imported_as_cp1252(project, page)
     assert entry.title == "L’OTAN renforce sa défense aérienne à l’est"
     assert "systèmes sol-air près de la frontière" in entry.text
     assert "d’autres suivront après l’hiver" in entry.text
