@@ -52,6 +52,9 @@ class PermanentDeliveryError(DeliveryError):
 class TokenError(DigestError):
     """A signed link token is forged, altered, expired or for another purpose."""
 
+    claim: object | None = None
+    """For an expired but authentic token, what it said (a `tokens.Claim`)."""
+
 
 class NotSentError(DigestError):
     """An automatic send refused to go: too late, or editorial checks failed.

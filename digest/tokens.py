@@ -113,6 +113,17 @@ class Claim:
     state: str = ""
 
 
+def _claim(value: Any) -> Claim:
+    if (
+        not isinstance(value, list)
+        or len(value) not in (2, 3)
+        or not isinstance(value[0], int)
+        or not all(isinstance(v, str) for v in value[1:])
+    ):
+        raise TokenError("this link is not valid")
+    return Claim(value[0], value[1], value[2] if len(value) == 3 else "")
+
+
 class Signer:
     def __init__(self, key: str) -> None:
         self._serializers = {
@@ -135,20 +146,20 @@ class Signer:
 
         The caller loads the subscriber and checks `binds(purpose, claim, email)`.
         """
+        serializer = self._serializers[purpose]
         try:
-            value = self._serializers[purpose].loads(token, max_age=max_age)
-        except SignatureExpired:
-            raise TokenError("this link has expired") from None
+            value = serializer.loads(token, max_age=max_age)
+        except SignatureExpired as exc:
+            # Authentic, only old: whose link it was still shows on the page in their
+            # language (the payload was signed; nothing in it is acted upon).
+            expired = TokenError("this link has expired")
+            if isinstance(exc.payload, bytes):
+                with contextlib.suppress(BadSignature, ValueError, TypeError):
+                    expired.claim = _claim(serializer.load_payload(exc.payload))
+            raise expired from None
         except BadSignature:
             raise TokenError("this link is not valid") from None
-        if (
-            not isinstance(value, list)
-            or len(value) not in (2, 3)
-            or not isinstance(value[0], int)
-            or not all(isinstance(v, str) for v in value[1:])
-        ):
-            raise TokenError("this link is not valid")
-        return Claim(value[0], value[1], value[2] if len(value) == 3 else "")
+        return _claim(value)
 
     def address_hash(self, email: str) -> str:
         """HMAC of the address under the secret: a link proves nothing about a guessed

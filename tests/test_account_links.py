@@ -70,6 +70,13 @@ def test_old_preferences_links_expire_and_offer_a_new_one(site: Site) -> None:
     assert visitor.get(f"/preferences/{recent}").status == 200
     page = visitor.get(f"/preferences/{old}")
     assert page.status == 410 and 'href="/account/link"' in page.body
+    # in Ana's language (en), even to a browser that asks for French: the link was
+    # hers, only old; a forged one is nobody's, and gets the browser's language
+    french = Browser(site.base, language="fr")
+    expired = french.get(f"/preferences/{old}")
+    assert expired.status == 410 and "Link expired" in expired.body, expired.body
+    forged = french.get(f"/preferences/{old[:-2]}xx")
+    assert forged.status == 400 and "Lien non valide" in forged.body
     assert visitor.get(f"/preferences/{old}/data").status == 410
     csrf = visitor.get(f"/preferences/{recent}").csrf()
     assert visitor.post(f"/preferences/{old}/erase", {"csrf_token": csrf}).status == 410

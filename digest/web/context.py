@@ -101,6 +101,15 @@ def subscriber_for(purpose: str, token: str, max_age: int | None = None) -> Subs
     return claim_for(purpose, token, max_age)[0]
 
 
+def _speak_to(purpose: str, claim: object | None) -> None:
+    """An expired link's page in the language of the subscriber it was made for."""
+    if not isinstance(claim, Claim):
+        return
+    record = store().record(claim.subscriber_id)
+    if record is not None and signer().binds(purpose, claim, record.subscriber.email):
+        set_language(record.subscriber.language)
+
+
 def claim_for(
     purpose: str, token: str, max_age: int | None = None
 ) -> tuple[SubscriberRecord, Claim]:
@@ -113,6 +122,7 @@ def claim_for(
         claim = signer().verify(purpose, token, max_age=max_age)
     except TokenError as exc:
         expired = "expired" in str(exc)
+        _speak_to(purpose, exc.claim)
         if expired and purpose == "preferences":
             fail(
                 410,
