@@ -72,6 +72,7 @@ def run_daemon(
     next_fire = next_fire_for(settings)
     plan = settings.schedule
     stop = threading.Event()
+    working = threading.Event()
 
     def announce_next() -> None:
         upcoming = next_fire(now() + dt.timedelta(seconds=1))
@@ -84,6 +85,7 @@ def run_daemon(
     def tick() -> None:
         if stop.is_set():
             return
+        working.set()
         try:
             report = jobs.run_if_due(settings, now(), next_fire, stop=stop, checks=checks)
             echo(report.line)
@@ -105,6 +107,8 @@ def run_daemon(
         except DigestError as exc:
             for line in str(exc).splitlines():
                 warn(f"error: {line}")
+        finally:
+            working.clear()
         if not stop.is_set():
             announce_next()
 
@@ -154,7 +158,7 @@ def run_daemon(
         for sig in handled:  # a second signal must not interrupt the orderly stop
             signal.signal(sig, signal.SIG_IGN)
         if scheduler.running:
-            echo("stopping: finishing the message in flight")
+            echo("stopping: finishing the message in flight" if working.is_set() else "stopping")
             scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -558,6 +558,8 @@ def test_daemon_starts_quietly_after_a_missed_week_without_entries(project: Proj
         out, err = stopped(daemon)
     assert daemon.returncode == 0, (out, err)
     assert "error" not in err and "waits for an editor" not in err, err
+    # idle when stopped: no message in flight to speak of
+    assert out.splitlines()[-2:] == ["stopping", "stopped"], out
 
 
 def test_a_resumed_automatic_send_keeps_the_issues_feed_items(
