@@ -550,6 +550,7 @@ def test_a_gzip_or_deflate_encoded_feed_is_decoded(
         assert fetch_url(url, 5, store) == raw
         assert fetch_url(url, 5, store) == raw  # 304: the cached body is the decoded one
     assert feed_server.requests[-1]["If-None-Match"] == ETAG
+    assert feed_server.requests[-1]["Accept-Encoding"] == "gzip"  # asked for, not only taken
     result = run(project, "entries", "import", url)
     assert result.exit_code == 0 and "2 entries written" in result.output, result.output
 
